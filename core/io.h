@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * io: the one place that calls the backing store.
+ *
+ * Every call is relative to an fd of the backing dir.  Paths are relative to
+ * that dir ("." is the dir itself, "a/b" a file in it); no component of a path
+ * is ever followed through a symlink, so nothing can escape the backing dir,
+ * and the last component is never followed either (callers act on links
+ * themselves, like lstat).
+ *
+ * Every call counts against a fault table: tests can make the Nth call of a
+ * kind fail with any errno (io_fault_set(), or HYDRAFS_FAULTS in the daemon's
+ * environment, see io_fault_parse()).
+ *
+ * Returns: 0 or -errno; sizes and fds are >= 0 or -errno.  Never -1 + errno.
+ * Thread-safe: one struct io is shared by all FUSE threads; the fault table
+ * uses atomics.
+ */
+#ifndef HYDRAFS_IO_H
+#define HYDRAFS_IO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+#include <time.h>
+
+/* The kinds of call a fault can be injected into; names in io_kind_name(). */
+enum io_kind {
+	IO_OPEN,
+	IO_CLOSE,
+	IO_READ,
+	IO_WRITE,
+	IO_STAT,
+	IO_FSYNC,
+	IO_TRUNCATE,
+	IO_MKDIR,
+	IO_MKNOD,
+	IO_SYMLINK,
+	IO_READLINK,
+	IO_UNLINK,
+	IO_RMDIR,
+	IO_RENAME,
+	IO_LINK,
+	IO_CHMOD,
+	IO_CHOWN,
+	IO_UTIMENS,
+	IO_STATFS,
+	IO_XATTR,
+	IO_FALLOCATE,
+	IO_LSEEK,
+	IO_COPY,
+	IO_READDIR,
+	IO_KIND_COUNT
+};
+
+struct io;
+
+/*
+ * Opens the backing dir @path (following symlinks in @path itself, as a user
+ * naming it expects).  Caller frees with io_free().
+ */
+int io_new(const char *path, struct io **out);
+void io_free(struct io *io);
+
+/* The backing dir's fd, borrowed. */
+int io_rootfd(const struct io *io);
+
+/* Name of @kind ("open", "write"...), or NULL when out of range. */
+const char *io_kind_name(enum io_kind kind);
+
+/*
+ * Makes call number @nth (1-based, counted from now) of @kind fail with
+ * -@err; @nth 0 makes every call fail; @err 0 clears the entry.
+ */
+void io_fault_set(struct io *io, enum io_kind kind, unsigned long nth, int err);
+
+/*
+ * Parses a fault list "KIND:N:ERRNO[,KIND:N:ERRNO...]" (ERRNO a name such as
+ * EIO or a number; N 0 means always) and arms it.  -EINVAL on a bad list,
+ * with nothing armed.
+ */
+int io_fault_parse(struct io *io, const char *spec);
+
+/* Calls of @kind made so far (faulted ones included). */
+unsigned long io_calls(const struct io *io, enum io_kind kind);
+
+/* Path calls.  @path is relative to the backing dir, "." for itself. */
+int io_lstat(struct io *io, const char *path, struct stat *st);
+int io_open(struct io *io, const char *path, int flags, mode_t mode);
+int io_mkdir(struct io *io, const char *path, mode_t mode);
+int io_mknod(struct io *io, const char *path, mode_t mode, dev_t dev);
+int io_symlink(struct io *io, const char *target, const char *path);
+/* Writes at most @size - 1 bytes and a NUL; returns the target's length. */
+ssize_t io_readlink(struct io *io, const char *path, char *buf, size_t size);
+int io_unlink(struct io *io, const char *path);
+int io_rmdir(struct io *io, const char *path);
+/* @flags: 0, RENAME_NOREPLACE or RENAME_EXCHANGE. */
+int io_rename(struct io *io, const char *from, const char *to,
+	      unsigned int flags);
+int io_link(struct io *io, const char *from, const char *to);
+int io_chmod(struct io *io, const char *path, mode_t mode);
+/* (uid_t)-1 / (gid_t)-1 leave that id unchanged. */
+int io_chown(struct io *io, const char *path, uid_t uid, gid_t gid);
+int io_truncate(struct io *io, const char *path, off_t size);
+int io_utimens(struct io *io, const char *path, const struct timespec ts[2]);
+int io_statvfs(struct io *io, const char *path, struct statvfs *st);
+int io_setxattr(struct io *io, const char *path, const char *name,
+		const void *value, size_t size, int flags);
+ssize_t io_getxattr(struct io *io, const char *path, const char *name,
+		    void *value, size_t size);
+ssize_t io_listxattr(struct io *io, const char *path, char *list,
+		     size_t size);
+int io_removexattr(struct io *io, const char *path, const char *name);
+
+/* Directory streams (opendir/readdir through one call kind: IO_READDIR). */
+struct io_dir;
+int io_opendir(struct io *io, const char *path, struct io_dir **out);
+/*
+ * Next entry at or after position @pos (0 = start): fills @name (borrowed
+ * until the next call), @type (DT_*), and @next, the position after it.
+ * Returns 1 for an entry, 0 at the end, or -errno.
+ */
+int io_readdir(struct io *io, struct io_dir *d, off_t pos, const char **name,
+	       unsigned char *type, off_t *next);
+/* fstatat relative to the stream's dir, for readdirplus. */
+int io_dir_lstat(struct io *io, struct io_dir *d, const char *name,
+		 struct stat *st);
+int io_dir_fsync(struct io *io, struct io_dir *d, bool datasync);
+void io_closedir(struct io_dir *d);
+
+/* Descriptor calls, on fds from io_open(). */
+int io_close(struct io *io, int fd);
+ssize_t io_pread(struct io *io, int fd, void *buf, size_t size, off_t off);
+ssize_t io_pwrite(struct io *io, int fd, const void *buf, size_t size,
+		  off_t off);
+int io_fstat(struct io *io, int fd, struct stat *st);
+int io_fsync(struct io *io, int fd, bool datasync);
+int io_ftruncate(struct io *io, int fd, off_t size);
+int io_futimens(struct io *io, int fd, const struct timespec ts[2]);
+int io_fchmod(struct io *io, int fd, mode_t mode);
+int io_fchown(struct io *io, int fd, uid_t uid, gid_t gid);
+int io_fallocate(struct io *io, int fd, int mode, off_t off, off_t len);
+off_t io_lseek(struct io *io, int fd, off_t off, int whence);
+ssize_t io_copy_file_range(struct io *io, int fd_in, off_t *off_in,
+			   int fd_out, off_t *off_out, size_t len,
+			   unsigned int flags);
+/* What close(dup(fd)) does: releases POSIX locks, reports delayed errors. */
+int io_flush(struct io *io, int fd);
+
+#endif

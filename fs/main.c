@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* hydrafs: options, the checks before mounting, and the FUSE loop. */
+#include "config.h"
+
+#include "fs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define EXIT_USAGE 2
+
+struct options {
+	char *backing;
+	char *mountpoint;
+	int foreground;
+	int debug;
+	int single_thread;
+	int nonempty;
+	int allow_other;
+	int default_permissions;
+	int timeouts_set;
+	int show_help;
+	int show_version;
+	int bad_arg;
+};
+
+enum { KEY_HELP, KEY_VERSION, KEY_FOREGROUND, KEY_DEBUG, KEY_SINGLE };
+
+#define OPT(t, f, v) { t, offsetof(struct options, f), v }
+static const struct fuse_opt opt_spec[] = {
+	OPT("nonempty", nonempty, 1),
+	OPT("allow_other", allow_other, 1),
+	OPT("default_permissions", default_permissions, 1),
+	OPT("entry_timeout=", timeouts_set, 1),
+	OPT("attr_timeout=", timeouts_set, 1),
+	FUSE_OPT_KEY("-h", KEY_HELP),
+	FUSE_OPT_KEY("--help", KEY_HELP),
+	FUSE_OPT_KEY("-V", KEY_VERSION),
+	FUSE_OPT_KEY("--version", KEY_VERSION),
+	FUSE_OPT_KEY("-f", KEY_FOREGROUND),
+	FUSE_OPT_KEY("-d", KEY_DEBUG),
+	FUSE_OPT_KEY("debug", KEY_DEBUG),
+	FUSE_OPT_KEY("-s", KEY_SINGLE),
+	FUSE_OPT_END
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: hydrafs BACKING MOUNTPOINT [-f] [-d] [-s] [-o OPTION[,OPTION...]]\n"
+		"\n"
+		"Mounts the directory BACKING at MOUNTPOINT.\n"
+		"\n"
+		"  -f                      stay in the foreground\n"
+		"  -d, -o debug            print every FUSE request (implies -f)\n"
+		"  -s                      serve requests on one thread\n"
+		"  -h, --help              print this help and exit\n"
+		"  -V, --version           print the version and exit\n"
+		"\n"
+		"Options (-o):\n"
+		"  allow_other             let other users use the mount (implies\n"
+		"                          default_permissions; a non-root user needs\n"
+		"                          user_allow_other in /etc/fuse.conf)\n"
+		"  default_permissions     the kernel checks permissions by file mode\n"
+		"  nonempty                allow a mount point that is not empty\n"
+		"  entry_timeout=SECONDS   how long the kernel caches names (default 1)\n"
+		"  attr_timeout=SECONDS    how long the kernel caches attributes (default 1)\n"
+		"  ro, rw, noatime, nosuid, nodev, noexec, fsname=NAME, ...\n"
+		"                          the usual FUSE mount options\n"
+		"\n"
+		"Unmount with: fusermount3 -u MOUNTPOINT (or umount MOUNTPOINT as root).\n"
+		"See hydrafs(8).\n");
+}
+
+static void log_to_stderr(enum fuse_log_level level, const char *fmt,
+			  va_list ap)
+{
+	char msg[1024];
+	size_t len;
+	const char *p = msg;
+
+	if (level >= FUSE_LOG_DEBUG) {
+		vfprintf(stderr, fmt, ap);
+		return;
+	}
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	len = strlen(msg);
+	while (len && msg[len - 1] == '\n')
+		msg[--len] = '\0';
+	if (!strncmp(p, "fuse: ", 6))
+		p += 6;
+	fprintf(stderr, "hydrafs: %s\n", p);
+}
+
+static void die(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("hydrafs: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(code);
+}
+
+static int opt_proc(void *data, const char *arg, int key,
+		    struct fuse_args *outargs)
+{
+	struct options *o = data;
+
+	switch (key) {
+	case FUSE_OPT_KEY_NONOPT:
+		if (!o->backing)
+			o->backing = strdup(arg);
+		else if (!o->mountpoint)
+			o->mountpoint = strdup(arg);
+		else if (!o->bad_arg)
+			o->bad_arg = 1, fprintf(stderr,
+				"hydrafs: unexpected argument '%s'\n", arg);
+		return 0;
+	case FUSE_OPT_KEY_OPT:
+		if (arg[0] == '-' && strcmp(arg, "-o")) {
+			if (!o->bad_arg)
+				fprintf(stderr,
+					"hydrafs: unknown option '%s' (see hydrafs --help)\n",
+					arg);
+			o->bad_arg = 1;
+			return 0;
+		}
+		return 1;
+	case KEY_HELP:
+		o->show_help = 1;
+		return 0;
+	case KEY_VERSION:
+		o->show_version = 1;
+		return 0;
+	case KEY_FOREGROUND:
+		o->foreground = 1;
+		return 0;
+	case KEY_DEBUG:
+		o->debug = o->foreground = 1;
+		return 1;
+	case KEY_SINGLE:
+		o->single_thread = 1;
+		return 0;
+	}
+	return 1;
+}
+
+/* Exits with a one-line message when @path is not a usable directory. */
+static void check_dir(const char *what, const char *path, bool must_be_empty)
+{
+	struct stat st;
+	struct dirent *de;
+	DIR *d;
+
+	if (stat(path, &st) < 0)
+		die(1, "%s '%s': %s", what, path, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		die(1, "%s '%s' is not a directory", what, path);
+	if (!must_be_empty)
+		return;
+	d = opendir(path);
+	if (!d)
+		die(1, "%s '%s': %s", what, path, strerror(errno));
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+			closedir(d);
+			die(1, "%s '%s' is not empty (-o nonempty mounts over it)",
+			    what, path);
+		}
+	}
+	closedir(d);
+}
+
+static bool is_inside(const char *inner, const char *outer)
+{
+	size_t n = strlen(outer);
+
+	if (strcmp(outer, "/") == 0)
+		return true;
+	return !strncmp(inner, outer, n) && inner[n] == '/';
+}
+
+static void check_paths(const struct options *o)
+{
+	char b[PATH_MAX], m[PATH_MAX];
+	int fd;
+
+	check_dir("backing dir", o->backing, false);
+	check_dir("mount point", o->mountpoint, !o->nonempty);
+	if (!realpath(o->backing, b))
+		die(1, "backing dir '%s': %s", o->backing, strerror(errno));
+	if (!realpath(o->mountpoint, m))
+		die(1, "mount point '%s': %s", o->mountpoint, strerror(errno));
+	if (!strcmp(b, m))
+		die(1, "mount point '%s' is the backing dir itself",
+		    o->mountpoint);
+	if (is_inside(m, b))
+		die(1, "mount point '%s' is inside the backing dir '%s'",
+		    o->mountpoint, o->backing);
+	if (is_inside(b, m))
+		die(1, "backing dir '%s' is inside the mount point '%s'",
+		    o->backing, o->mountpoint);
+	fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		die(1, "cannot use /dev/fuse: %s (is the fuse module loaded?)",
+		    strerror(errno));
+	close(fd);
+}
+
+static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+	struct hydrafs *h = fuse_get_context()->private_data;
+
+	cfg->use_ino = 1;
+	cfg->readdir_ino = 1;
+	/* Unlinked open files are served from their fd, not renamed to .fuse_hidden. */
+	cfg->hard_remove = 1;
+	cfg->nullpath_ok = 1;
+	if (!h->timeouts_set) {
+		cfg->entry_timeout = h->entry_timeout;
+		cfg->attr_timeout = h->attr_timeout;
+		cfg->negative_timeout = 0;
+	}
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	return h;
+}
+
+static struct fuse_operations fs_ops;
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct options o = { 0 };
+	struct hydrafs h = { .entry_timeout = 1.0, .attr_timeout = 1.0 };
+	struct fuse_loop_config *loop_cfg;
+	struct fuse *f;
+	const char *faults;
+	int ret;
+
+	umask(0);
+	fuse_set_log_func(log_to_stderr);
+	if (fuse_opt_parse(&args, &o, opt_spec, opt_proc) < 0)
+		return EXIT_USAGE;
+	if (o.show_help) {
+		usage(stdout);
+		return 0;
+	}
+	if (o.show_version) {
+		printf("hydrafs %s (libfuse %s)\n", PACKAGE_VERSION,
+		       fuse_pkgversion());
+		return 0;
+	}
+	if (o.bad_arg)
+		return EXIT_USAGE;
+	if (!o.backing || !o.mountpoint) {
+		fprintf(stderr, "hydrafs: missing %s (usage: hydrafs BACKING MOUNTPOINT [-o OPTIONS], see --help)\n",
+			o.backing ? "mount point" : "backing dir");
+		return EXIT_USAGE;
+	}
+	check_paths(&o);
+	/* Other users only ever get the kernel's permission checks. */
+	if (o.allow_other && !o.default_permissions)
+		fuse_opt_add_arg(&args, "-odefault_permissions");
+	h.timeouts_set = o.timeouts_set;
+	h.is_root = geteuid() == 0;
+	ret = io_new(o.backing, &h.io);
+	if (ret < 0)
+		die(1, "backing dir '%s': %s", o.backing, strerror(-ret));
+	faults = getenv("HYDRAFS_FAULTS");
+	if (faults && io_fault_parse(h.io, faults) < 0)
+		die(EXIT_USAGE, "bad HYDRAFS_FAULTS '%s'", faults);
+
+	fs_init_ops_file(&fs_ops);
+	fs_init_ops_dir(&fs_ops);
+	fs_init_ops_attr(&fs_ops);
+	fs_init_ops_xattr(&fs_ops);
+	fs_ops.init = fs_init;
+
+	f = fuse_new(&args, &fs_ops, sizeof(fs_ops), &h);
+	if (!f) {
+		ret = EXIT_USAGE;
+		goto out_free;
+	}
+	if (fuse_mount(f, o.mountpoint) < 0) {
+		ret = 1;
+		goto out_destroy;
+	}
+	if (fuse_set_signal_handlers(fuse_get_session(f)) < 0) {
+		ret = 1;
+		goto out_unmount;
+	}
+	if (fuse_daemonize(o.foreground) < 0) {
+		ret = 1;
+		goto out_signals;
+	}
+	if (o.single_thread) {
+		ret = fuse_loop(f);
+	} else {
+		loop_cfg = fuse_loop_cfg_create();
+		if (!loop_cfg) {
+			ret = 1;
+			goto out_signals;
+		}
+		fuse_loop_cfg_set_max_threads(loop_cfg, 16);
+		ret = fuse_loop_mt(f, loop_cfg);
+		fuse_loop_cfg_destroy(loop_cfg);
+	}
+	ret = ret ? 1 : 0;
+out_signals:
+	fuse_remove_signal_handlers(fuse_get_session(f));
+out_unmount:
+	fuse_unmount(f);
+out_destroy:
+	fuse_destroy(f);
+out_free:
+	io_free(h.io);
+	fuse_opt_free_args(&args);
+	free(o.backing);
+	free(o.mountpoint);
+	return ret;
+}

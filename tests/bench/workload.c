@@ -1,0 +1,529 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Benchmark workload driver: `workload NAME DIR` runs one workload inside DIR
+ * (assumed empty) and prints the elapsed seconds of its timed part on stdout.
+ * Workloads with several phases print one `name seconds` line per phase.
+ * `workload list` prints the workload names, one a line.
+ *
+ * Setup (files to read or rewrite) happens before the clock starts; opening and
+ * closing the files a workload works on is timed, because a filesystem may do
+ * its work (hydrafs commits) on close. Sizes and counts are multiplied by the
+ * environment variable BENCH_SCALE (default 1).
+ *
+ * Built by tests/bench/run.sh as a single file: cc -O2 workload.c.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MIB (1024 * 1024)
+#define LINE_LEN 120
+#define REWRITE_SIZE 4096
+#define SMALL_SIZE 1024
+#define SMALL_FANOUT 10
+
+static double scale = 1.0;
+
+static void die(const char *what, const char *path)
+{
+	fprintf(stderr, "workload: cannot %s '%s': %s\n", what, path,
+		strerror(errno));
+	exit(1);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* @n multiplied by BENCH_SCALE, at least 1. */
+static long scaled(long n)
+{
+	long v = lround(n * scale);
+
+	return v < 1 ? 1 : v;
+}
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+/* xorshift64: a fixed sequence, so every target gets the same offsets. */
+static uint64_t rng_next(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static void fill_random(char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 8 <= len; i += 8) {
+		uint64_t v = rng_next();
+
+		memcpy(buf + i, &v, 8);
+	}
+	for (; i < len; i++)
+		buf[i] = (char)rng_next();
+}
+
+/*
+ * Fills @buf with text lines of LINE_LEN bytes (the last one may be shorter
+ * but still ends in '\n'), each starting with @tag and its line number, so
+ * that every call with another @tag gives other content.
+ */
+static void fill_text(char *buf, size_t len, long tag)
+{
+	static const char words[] = "the quick brown fox jumps over the lazy dog ";
+	size_t off = 0;
+	long line = 0;
+
+	while (off < len) {
+		size_t n = len - off < LINE_LEN ? len - off : LINE_LEN;
+		char head[32];
+		size_t i, h;
+
+		h = (size_t)snprintf(head, sizeof(head), "%08ld %06ld ", tag,
+				     line++);
+		for (i = 0; i + 1 < n; i++)
+			buf[off + i] = i < h ? head[i] :
+					       words[i % (sizeof(words) - 1)];
+		buf[off + n - 1] = '\n';
+		off += n;
+	}
+}
+
+static void write_all(int fd, const char *buf, size_t len, const char *path)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			die("write", path);
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+static int open_or_die(const char *path, int flags)
+{
+	int fd = open(path, flags | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		die("open", path);
+	return fd;
+}
+
+static void fsync_or_die(int fd, const char *path)
+{
+	if (fsync(fd) < 0)
+		die("fsync", path);
+}
+
+static void close_or_die(int fd, const char *path)
+{
+	if (close(fd) < 0)
+		die("close", path);
+}
+
+static char *alloc_or_die(size_t len)
+{
+	char *p = malloc(len);
+
+	if (!p) {
+		fprintf(stderr, "workload: out of memory\n");
+		exit(1);
+	}
+	return p;
+}
+
+/* Writes @mib MiB of random data to @path in 1 MiB writes; optionally fsyncs. */
+static void write_file(const char *path, long mib, bool sync)
+{
+	char *buf = alloc_or_die(MIB);
+	int fd = open_or_die(path, O_WRONLY | O_CREAT | O_TRUNC);
+	long i;
+
+	fill_random(buf, MIB);
+	for (i = 0; i < mib; i++) {
+		buf[0] = (char)i;
+		write_all(fd, buf, MIB, path);
+	}
+	if (sync)
+		fsync_or_die(fd, path);
+	close_or_die(fd, path);
+	free(buf);
+}
+
+static void report(const char *name, double secs)
+{
+	if (name)
+		printf("%s %.6f\n", name, secs);
+	else
+		printf("%.6f\n", secs);
+}
+
+static void do_seqwrite(void)
+{
+	long mib = scaled(1024);
+	double t0 = now();
+
+	write_file("seq.bin", mib, true);
+	report(NULL, now() - t0);
+}
+
+/*
+ * Empties the page cache so the read comes from the disk; FUSE has its own
+ * page cache for the file, which drop_caches empties too. Without root the
+ * best we can do is drop the file's own cached pages.
+ */
+static void drop_caches(const char *path)
+{
+	int fd;
+
+	sync();
+	fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0 && write(fd, "3\n", 2) == 2) {
+		close(fd);
+		return;
+	}
+	if (fd >= 0)
+		close(fd);
+	fprintf(stderr, "workload: cannot drop caches (not root?): "
+			"dropping only the file's pages\n");
+	fd = open_or_die(path, O_RDONLY);
+	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	close(fd);
+}
+
+static void do_seqread(void)
+{
+	const char *path = "seq.bin";
+	long mib = scaled(1024);
+	char *buf = alloc_or_die(MIB);
+	long long total = 0;
+	double t0;
+	ssize_t n;
+	int fd;
+
+	write_file(path, mib, true);
+	drop_caches(path);
+
+	t0 = now();
+	fd = open_or_die(path, O_RDONLY);
+	while ((n = read(fd, buf, MIB)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			die("read", path);
+		}
+		total += n;
+	}
+	close_or_die(fd, path);
+	report(NULL, now() - t0);
+
+	if (total != (long long)mib * MIB) {
+		fprintf(stderr, "workload: read %lld bytes of '%s', expected %lld\n",
+			total, path, (long long)mib * MIB);
+		exit(1);
+	}
+	free(buf);
+}
+
+static void do_randwrite(void)
+{
+	const char *path = "rand.bin";
+	long mib = scaled(256);
+	long count = scaled(20000);
+	long blocks = mib * (MIB / 4096);
+	char buf[4096];
+	double t0;
+	long i;
+	int fd;
+
+	write_file(path, mib, true);
+	fill_random(buf, sizeof(buf));
+
+	t0 = now();
+	fd = open_or_die(path, O_WRONLY);
+	for (i = 0; i < count; i++) {
+		off_t off = (off_t)(rng_next() % (uint64_t)blocks) * 4096;
+
+		buf[0] = (char)i;
+		if (pwrite(fd, buf, sizeof(buf), off) != (ssize_t)sizeof(buf))
+			die("pwrite", path);
+	}
+	fsync_or_die(fd, path);
+	close_or_die(fd, path);
+	report(NULL, now() - t0);
+}
+
+static void small_path(char *out, size_t len, int a, int b, long f)
+{
+	if (f < 0)
+		snprintf(out, len, "d%d/d%d", a, b);
+	else
+		snprintf(out, len, "d%d/d%d/f%05ld.txt", a, b, f);
+}
+
+/*
+ * SMALL_FANOUT x SMALL_FANOUT leaf directories of @per files: create them
+ * (with their directories), stat them, delete them (and the directories).
+ */
+static void do_smallfiles(void)
+{
+	long per = scaled(10000 / (SMALL_FANOUT * SMALL_FANOUT));
+	char buf[SMALL_SIZE], path[64];
+	struct stat st;
+	double t0;
+	int a, b;
+	long f;
+
+	fill_text(buf, sizeof(buf), 0);
+
+	t0 = now();
+	for (a = 0; a < SMALL_FANOUT; a++) {
+		snprintf(path, sizeof(path), "d%d", a);
+		if (mkdir(path, 0755) < 0)
+			die("mkdir", path);
+		for (b = 0; b < SMALL_FANOUT; b++) {
+			small_path(path, sizeof(path), a, b, -1);
+			if (mkdir(path, 0755) < 0)
+				die("mkdir", path);
+			for (f = 0; f < per; f++) {
+				int fd;
+
+				small_path(path, sizeof(path), a, b, f);
+				fd = open_or_die(path, O_WRONLY | O_CREAT |
+							       O_EXCL);
+				write_all(fd, buf, sizeof(buf), path);
+				close_or_die(fd, path);
+			}
+		}
+	}
+	report("smallfiles-create", now() - t0);
+	sync();
+
+	t0 = now();
+	for (a = 0; a < SMALL_FANOUT; a++)
+		for (b = 0; b < SMALL_FANOUT; b++)
+			for (f = 0; f < per; f++) {
+				small_path(path, sizeof(path), a, b, f);
+				if (stat(path, &st) < 0)
+					die("stat", path);
+				if (st.st_size != SMALL_SIZE) {
+					fprintf(stderr, "workload: '%s' has "
+						"%lld bytes\n", path,
+						(long long)st.st_size);
+					exit(1);
+				}
+			}
+	report("smallfiles-stat", now() - t0);
+	sync();
+
+	t0 = now();
+	for (a = 0; a < SMALL_FANOUT; a++) {
+		for (b = 0; b < SMALL_FANOUT; b++) {
+			for (f = 0; f < per; f++) {
+				small_path(path, sizeof(path), a, b, f);
+				if (unlink(path) < 0)
+					die("unlink", path);
+			}
+			small_path(path, sizeof(path), a, b, -1);
+			if (rmdir(path) < 0)
+				die("rmdir", path);
+		}
+		snprintf(path, sizeof(path), "d%d", a);
+		if (rmdir(path) < 0)
+			die("rmdir", path);
+	}
+	report("smallfiles-delete", now() - t0);
+}
+
+static void do_append1fd(void)
+{
+	const char *path = "append.log";
+	long count = scaled(100000);
+	char line[LINE_LEN];
+	double t0 = now();
+	long i;
+	int fd;
+
+	fd = open_or_die(path, O_WRONLY | O_CREAT | O_APPEND);
+	for (i = 0; i < count; i++) {
+		fill_text(line, sizeof(line), i);
+		write_all(fd, line, sizeof(line), path);
+	}
+	close_or_die(fd, path);
+	report(NULL, now() - t0);
+}
+
+static void do_openappend(void)
+{
+	const char *path = "append.log";
+	long count = scaled(5000);
+	char line[LINE_LEN];
+	double t0 = now();
+	long i;
+
+	for (i = 0; i < count; i++) {
+		int fd = open_or_die(path, O_WRONLY | O_CREAT | O_APPEND);
+
+		fill_text(line, sizeof(line), i);
+		write_all(fd, line, sizeof(line), path);
+		close_or_die(fd, path);
+	}
+	report(NULL, now() - t0);
+}
+
+static void write_text_file(const char *path, char *buf, long tag, int flags)
+{
+	int fd = open_or_die(path, O_WRONLY | O_CREAT | flags);
+
+	fill_text(buf, REWRITE_SIZE, tag);
+	write_all(fd, buf, REWRITE_SIZE, path);
+	close_or_die(fd, path);
+}
+
+/* Each rewrite has other content, as a saving editor's would. */
+static void do_rewrite_inplace(void)
+{
+	const char *path = "file.txt";
+	long count = scaled(2000);
+	char buf[REWRITE_SIZE];
+	double t0;
+	long i;
+
+	write_text_file(path, buf, 0, O_TRUNC);
+	t0 = now();
+	for (i = 1; i <= count; i++)
+		write_text_file(path, buf, i, O_TRUNC);
+	report(NULL, now() - t0);
+}
+
+static void do_rewrite_rename(void)
+{
+	const char *path = "file.txt", *tmp = "file.txt.tmp";
+	long count = scaled(2000);
+	char buf[REWRITE_SIZE];
+	double t0;
+	long i;
+
+	write_text_file(path, buf, 0, O_TRUNC);
+	t0 = now();
+	for (i = 1; i <= count; i++) {
+		write_text_file(tmp, buf, i, O_EXCL);
+		if (rename(tmp, path) < 0)
+			die("rename", tmp);
+	}
+	report(NULL, now() - t0);
+}
+
+/* Appends by writing at the end (no O_APPEND), as a write-ahead log does. */
+static void do_fsyncwrite(void)
+{
+	const char *path = "wal.log";
+	long count = scaled(2000);
+	char buf[4096];
+	double t0 = now();
+	long i;
+	int fd;
+
+	fd = open_or_die(path, O_WRONLY | O_CREAT | O_TRUNC);
+	for (i = 0; i < count; i++) {
+		fill_text(buf, sizeof(buf), i);
+		write_all(fd, buf, sizeof(buf), path);
+		fsync_or_die(fd, path);
+	}
+	close_or_die(fd, path);
+	report(NULL, now() - t0);
+}
+
+static const struct workload {
+	const char *name;
+	void (*run)(void);
+} workloads[] = {
+	{ "seqwrite", do_seqwrite },
+	{ "seqread", do_seqread },
+	{ "randwrite", do_randwrite },
+	{ "smallfiles", do_smallfiles },
+	{ "append1fd", do_append1fd },
+	{ "openappend", do_openappend },
+	{ "rewrite-inplace", do_rewrite_inplace },
+	{ "rewrite-rename", do_rewrite_rename },
+	{ "fsyncwrite", do_fsyncwrite },
+};
+
+#define N_WORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: workload NAME DIR | workload list\nworkloads:");
+	for (i = 0; i < N_WORKLOADS; i++)
+		fprintf(f, " %s", workloads[i].name);
+	fprintf(f, "\nenvironment: BENCH_SCALE (default 1) scales sizes\n");
+}
+
+static void read_scale(void)
+{
+	const char *s = getenv("BENCH_SCALE");
+	char *end;
+
+	if (!s || !*s)
+		return;
+	errno = 0;
+	scale = strtod(s, &end);
+	if (errno || *end || !(scale > 0) || scale > 100) {
+		fprintf(stderr, "workload: bad BENCH_SCALE '%s'\n", s);
+		exit(2);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	read_scale();
+	if (argc == 2 && strcmp(argv[1], "list") == 0) {
+		for (i = 0; i < N_WORKLOADS; i++)
+			puts(workloads[i].name);
+		return 0;
+	}
+	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc != 3) {
+		usage(stderr);
+		return 2;
+	}
+	for (i = 0; i < N_WORKLOADS; i++) {
+		if (strcmp(argv[1], workloads[i].name) != 0)
+			continue;
+		if (chdir(argv[2]) < 0)
+			die("enter", argv[2]);
+		workloads[i].run();
+		return 0;
+	}
+	fprintf(stderr, "workload: unknown workload '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}
