@@ -48,6 +48,12 @@ static inline const char *fs_rel(const char *path)
 	return path + 1;
 }
 
+/*
+ * Clears set-user-ID (and set-group-ID with group exec) on @fd when the
+ * kernel asked for it for the current request (see kernel.h).
+ */
+int fs_kill_suidgid(int fd);
+
 /* Gives a new entry at @path the caller's owner (daemon running as root). */
 int fs_take_ownership(const char *path, int fd, bool is_dir);
 

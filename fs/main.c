@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "fs.h"
+#include "kernel.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -33,15 +34,24 @@ struct options {
 	int bad_arg;
 };
 
-enum { KEY_HELP, KEY_VERSION, KEY_FOREGROUND, KEY_DEBUG, KEY_SINGLE };
+enum {
+	KEY_HELP,
+	KEY_VERSION,
+	KEY_FOREGROUND,
+	KEY_DEBUG,
+	KEY_SINGLE,
+	KEY_ALLOW_OTHER,
+	KEY_DEFAULT_PERMISSIONS,
+	KEY_TIMEOUT,
+};
 
 #define OPT(t, f, v) { t, offsetof(struct options, f), v }
 static const struct fuse_opt opt_spec[] = {
 	OPT("nonempty", nonempty, 1),
-	OPT("allow_other", allow_other, 1),
-	OPT("default_permissions", default_permissions, 1),
-	OPT("entry_timeout=", timeouts_set, 1),
-	OPT("attr_timeout=", timeouts_set, 1),
+	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
+	FUSE_OPT_KEY("default_permissions", KEY_DEFAULT_PERMISSIONS),
+	FUSE_OPT_KEY("entry_timeout=", KEY_TIMEOUT),
+	FUSE_OPT_KEY("attr_timeout=", KEY_TIMEOUT),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -153,6 +163,16 @@ static int opt_proc(void *data, const char *arg, int key,
 	case KEY_SINGLE:
 		o->single_thread = 1;
 		return 0;
+	/* Noted, and kept for libfuse. */
+	case KEY_ALLOW_OTHER:
+		o->allow_other = 1;
+		return 1;
+	case KEY_DEFAULT_PERMISSIONS:
+		o->default_permissions = 1;
+		return 1;
+	case KEY_TIMEOUT:
+		o->timeouts_set = 1;
+		return 1;
 	}
 	return 1;
 }
@@ -297,6 +317,10 @@ int main(int argc, char *argv[])
 	if (fuse_mount(f, o.mountpoint) < 0) {
 		ret = 1;
 		goto out_destroy;
+	}
+	if (fs_kernel_install(fuse_get_session(f)) < 0) {
+		ret = 1;
+		goto out_unmount;
 	}
 	if (fuse_set_signal_handlers(fuse_get_session(f)) < 0) {
 		ret = 1;

@@ -7,6 +7,7 @@
 #include "core/perm.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 static int fs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
@@ -32,9 +33,21 @@ static int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 {
 	struct hydrafs *h = fs_data();
 
-	if (fi && fi->fh)
-		return io_ftruncate(h->io, fs_file_of(fi)->fd, size);
-	return io_truncate(h->io, fs_rel(path), size);
+	int fd, ret;
+
+	if (fi && fi->fh) {
+		fd = fs_file_of(fi)->fd;
+		ret = io_ftruncate(h->io, fd, size);
+		return ret < 0 ? ret : fs_kill_suidgid(fd);
+	}
+	fd = io_open(h->io, fs_rel(path), O_WRONLY | O_NONBLOCK, 0);
+	if (fd < 0)
+		return fd;
+	ret = io_ftruncate(h->io, fd, size);
+	if (ret == 0)
+		ret = fs_kill_suidgid(fd);
+	io_close(h->io, fd);
+	return ret;
 }
 
 static int fs_utimens(const char *path, const struct timespec ts[2],

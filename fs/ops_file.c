@@ -3,11 +3,31 @@
 #include "config.h"
 
 #include "fs.h"
+#include "kernel.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+int fs_kill_suidgid(int fd)
+{
+	struct io *io = fs_data()->io;
+	struct stat st;
+	mode_t kill = S_ISUID;
+	int ret;
+
+	if (!fs_kernel_kill_suidgid())
+		return 0;
+	ret = io_fstat(io, fd, &st);
+	if (ret < 0)
+		return ret;
+	if (st.st_mode & S_IXGRP)
+		kill |= S_ISGID;
+	if (!(st.st_mode & kill))
+		return 0;
+	return io_fchmod(io, fd, st.st_mode & 07777 & ~kill);
+}
 
 static int file_install(int fd, int flags, struct fuse_file_info *fi)
 {
@@ -56,9 +76,18 @@ static int fs_open(const char *path, struct fuse_file_info *fi)
 	struct hydrafs *h = fs_data();
 	int fd;
 
+	int ret;
+
 	fd = io_open(h->io, fs_rel(path), fi->flags & ~O_CREAT, 0);
 	if (fd < 0)
 		return fd;
+	if (fi->flags & O_TRUNC) {
+		ret = fs_kill_suidgid(fd);
+		if (ret < 0) {
+			io_close(h->io, fd);
+			return ret;
+		}
+	}
 	return file_install(fd, fi->flags, fi);
 }
 
@@ -71,8 +100,12 @@ static int fs_read(const char *path, char *buf, size_t size, off_t off,
 static int fs_write(const char *path, const char *buf, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
-	return (int)io_pwrite(fs_data()->io, fs_file_of(fi)->fd, buf, size,
-			      off);
+	int fd = fs_file_of(fi)->fd;
+	int ret = fs_kill_suidgid(fd);
+
+	if (ret < 0)
+		return ret;
+	return (int)io_pwrite(fs_data()->io, fd, buf, size, off);
 }
 
 static int fs_flush(const char *path, struct fuse_file_info *fi)
