@@ -9,12 +9,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #define EXIT_USAGE 2
@@ -91,24 +93,35 @@ static void usage(FILE *out)
 		"See hydrafs(8).\n");
 }
 
+/*
+ * libfuse's messages, as one line each starting with "hydrafs: "; libfuse
+ * sometimes builds a line from several calls, so collect until a newline.
+ */
 static void log_to_stderr(enum fuse_log_level level, const char *fmt,
 			  va_list ap)
 {
-	char msg[1024];
-	size_t len;
-	const char *p = msg;
+	static __thread char line[1024];
+	static __thread size_t len;
+	const char *p = line;
 
 	if (level >= FUSE_LOG_DEBUG) {
 		vfprintf(stderr, fmt, ap);
 		return;
 	}
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	len = strlen(msg);
-	while (len && msg[len - 1] == '\n')
-		msg[--len] = '\0';
+	if (len < sizeof(line) - 1)
+		vsnprintf(line + len, sizeof(line) - len, fmt, ap);
+	len = strlen(line);
+	if (!len || line[len - 1] != '\n')
+		return;
+	line[--len] = '\0';
+	for (char *c = line; *c; c++)
+		if (*c == '`')
+			*c = '\'';
 	if (!strncmp(p, "fuse: ", 6))
 		p += 6;
 	fprintf(stderr, "hydrafs: %s\n", p);
+	len = 0;
+	line[0] = '\0';
 }
 
 static void die(int code, const char *fmt, ...)
@@ -212,9 +225,11 @@ static bool is_inside(const char *inner, const char *outer)
 	return !strncmp(inner, outer, n) && inner[n] == '/';
 }
 
-static void check_paths(const struct options *o)
+/* Replaces the paths by absolute ones: the daemon leaves its cwd. */
+static void check_paths(struct options *o)
 {
 	char b[PATH_MAX], m[PATH_MAX];
+	struct stat st;
 	int fd;
 
 	check_dir("backing dir", o->backing, false);
@@ -232,10 +247,19 @@ static void check_paths(const struct options *o)
 	if (is_inside(b, m))
 		die(1, "backing dir '%s' is inside the mount point '%s'",
 		    o->backing, o->mountpoint);
+	free(o->backing);
+	free(o->mountpoint);
+	o->backing = strdup(b);
+	o->mountpoint = strdup(m);
+	if (!o->backing || !o->mountpoint)
+		die(1, "out of memory");
 	fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		die(1, "cannot use /dev/fuse: %s (is the fuse module loaded?)",
 		    strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) ||
+	    st.st_rdev != makedev(10, 229))
+		die(1, "cannot use /dev/fuse: it is not the FUSE device");
 	close(fd);
 }
 
@@ -342,7 +366,8 @@ int main(int argc, char *argv[])
 		ret = fuse_loop_mt(f, loop_cfg);
 		fuse_loop_cfg_destroy(loop_cfg);
 	}
-	ret = ret ? 1 : 0;
+	/* A stop by SIGTERM, SIGINT or SIGHUP unmounts cleanly: success. */
+	ret = (ret == 0 || ret == SIGTERM || ret == SIGINT || ret == SIGHUP) ? 0 : 1;
 out_signals:
 	fuse_remove_signal_handlers(fuse_get_session(f));
 out_unmount:
