@@ -111,7 +111,7 @@ static int parse_errno(const char *s, size_t len)
 		if (strlen(errno_names[i].name) == len &&
 		    !strncmp(errno_names[i].name, s, len))
 			return errno_names[i].err;
-	if (len == 0 || len > 4)
+	if (len == 0 || len > 4 || s[0] < '1' || s[0] > '9')
 		return -EINVAL;
 	v = strtol(s, &end, 10);
 	if (end != s + len || v <= 0 || v > 4095)
@@ -148,8 +148,12 @@ int io_fault_parse(struct io *io, const char *spec)
 		if (!end)
 			end = c2 + 1 + strlen(c2 + 1);
 		kind = parse_kind(p, (size_t)(c1 - p));
-		if (kind < 0 || c2 == c1 + 1 || c1[1] == '-')
+		if (kind < 0 || c1[1] < '0' || c1[1] > '9')
 			return -EINVAL;
+		/* One entry per kind: a second one would replace the first. */
+		for (size_t i = 0; i < n; i++)
+			if (items[i].kind == kind)
+				return -EINVAL;
 		errno = 0;
 		nth = strtoul(c1 + 1, &numend, 10);
 		if (numend != c2 || errno)
@@ -202,18 +206,44 @@ int io_rootfd(const struct io *io)
 
 static atomic_bool no_openat2;
 
+/*
+ * The open flags openat2() accepts: it refuses any other bit with EINVAL,
+ * where open(2) ignores them (the kernel's FUSE passes internal ones such as
+ * __FMODE_EXEC when a program is executed).
+ */
+#define IO_OPEN_FLAGS                                                        \
+	(O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND |       \
+	 O_NONBLOCK | O_DSYNC | O_SYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY | \
+	 O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_PATH | O_TMPFILE | FASYNC)
+
+static bool takes_mode(int flags)
+{
+	return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE;
+}
+
+/* Refuses what can never name something beneath the root. */
+static int check_path(const char *path)
+{
+	if (path[0] == '/')
+		return -EINVAL;
+	return 0;
+}
+
 /* openat2() beneath the root, never through a symlink; fd or -errno. */
 static int open_beneath(struct io *io, const char *path, int flags,
 			mode_t mode)
 {
 	struct open_how how = {
-		.flags = (uint64_t)(flags | O_CLOEXEC),
-		.mode = (flags & (O_CREAT | O_TMPFILE)) ? (mode & 07777) : 0,
+		.flags = (uint64_t)((flags & IO_OPEN_FLAGS) | O_CLOEXEC),
+		.mode = takes_mode(flags) ? (mode & 07777) : 0,
 		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
 			   RESOLVE_NO_MAGICLINKS,
 	};
-	int fd;
+	int fd = check_path(path);
 
+	if (fd < 0)
+		return fd;
+	flags &= IO_OPEN_FLAGS;
 	if (!atomic_load(&no_openat2)) {
 		fd = (int)syscall(SYS_openat2, io->rootfd, path, &how,
 				  sizeof(how));
@@ -271,17 +301,31 @@ struct at {
 	int dirfd;
 	bool own;
 	const char *name;
-	char buf[PATH_MAX];
+	char buf[PATH_MAX];	/* the parent's path */
+	char trimmed[PATH_MAX];	/* the path without trailing slashes */
 };
 
 static int at_resolve(struct io *io, const char *path, struct at *at)
 {
-	const char *slash = strrchr(path, '/');
-	size_t len;
+	const char *slash;
+	size_t len = strlen(path);
 	int fd;
 
 	at->own = false;
 	at->dirfd = io->rootfd;
+	if (check_path(path) < 0)
+		return -EINVAL;
+	/* "a/b/" names b, as in the syscalls. */
+	if (len > 1 && path[len - 1] == '/') {
+		while (len > 1 && path[len - 1] == '/')
+			len--;
+		if (len >= sizeof(at->buf))
+			return -ENAMETOOLONG;
+		memcpy(at->trimmed, path, len);
+		at->trimmed[len] = '\0';
+		path = at->trimmed;
+	}
+	slash = strrchr(path, '/');
 	if (!slash) {
 		at->name = *path ? path : ".";
 		if (!strcmp(at->name, ".."))
@@ -510,11 +554,16 @@ int io_utimens(struct io *io, const char *path, const struct timespec ts[2])
 
 int io_statvfs(struct io *io, const char *path, struct statvfs *st)
 {
-	int ret = io_enter(io, IO_STATFS);
+	int fd, ret = io_enter(io, IO_STATFS);
 
 	if (ret < 0)
 		return ret;
-	return RET(fstatvfs(io->rootfd, st));
+	fd = open_beneath(io, *path ? path : ".", O_PATH | O_NOFOLLOW, 0);
+	if (fd < 0)
+		return fd;
+	ret = RET(fstatvfs(fd, st));
+	close(fd);
+	return ret;
 }
 
 /*
@@ -644,6 +693,9 @@ int io_dir_lstat(struct io *io, struct io_dir *d, const char *name,
 
 	if (ret < 0)
 		return ret;
+	/* One name in this dir, nothing that walks out of it. */
+	if (!*name || strchr(name, '/') || !strcmp(name, ".."))
+		return -EINVAL;
 	return RET(fstatat(dirfd(d->dp), name, st, AT_SYMLINK_NOFOLLOW));
 }
 

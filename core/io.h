@@ -79,8 +79,8 @@ void io_fault_set(struct io *io, enum io_kind kind, unsigned long nth, int err);
 
 /*
  * Parses a fault list "KIND:N:ERRNO[,KIND:N:ERRNO...]" (ERRNO a name such as
- * EIO or a number; N 0 means always) and arms it.  -EINVAL on a bad list,
- * with nothing armed.
+ * EIO or a number; N 0 means always; each KIND at most once) and arms it.
+ * An empty list arms nothing.  -EINVAL on a bad list, with nothing armed.
  */
 int io_fault_parse(struct io *io, const char *spec);
 
@@ -93,7 +93,10 @@ int io_open(struct io *io, const char *path, int flags, mode_t mode);
 int io_mkdir(struct io *io, const char *path, mode_t mode);
 int io_mknod(struct io *io, const char *path, mode_t mode, dev_t dev);
 int io_symlink(struct io *io, const char *target, const char *path);
-/* Writes at most @size - 1 bytes and a NUL; returns the target's length. */
+/*
+ * Writes the target, cut to at most @size - 1 bytes, and a NUL; returns the
+ * number of bytes written before the NUL.
+ */
 ssize_t io_readlink(struct io *io, const char *path, char *buf, size_t size);
 int io_unlink(struct io *io, const char *path);
 int io_rmdir(struct io *io, const char *path);
