@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "config.h"
 
-#include "io.h"
+#include "io_internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -16,18 +16,6 @@
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
-
-struct io_fault {
-	atomic_ulong at; /* call count that fails; 0: none armed */
-	atomic_int err;
-	atomic_bool always;
-};
-
-struct io {
-	int rootfd;
-	struct io_fault faults[IO_KIND_COUNT];
-	atomic_ulong calls[IO_KIND_COUNT];
-};
 
 struct io_dir {
 	DIR *dp;
@@ -56,8 +44,7 @@ const char *io_kind_name(enum io_kind kind)
 	return kind_names[kind];
 }
 
-/* Counts a call of @kind; -errno when a fault is armed for it. */
-static int io_enter(struct io *io, enum io_kind kind)
+int io_enter(struct io *io, enum io_kind kind)
 {
 	struct io_fault *f = &io->faults[kind];
 	unsigned long n = atomic_fetch_add(&io->calls[kind], 1) + 1;
@@ -215,6 +202,11 @@ static atomic_bool no_openat2;
 	(O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND |       \
 	 O_NONBLOCK | O_DSYNC | O_SYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY | \
 	 O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_PATH | O_TMPFILE | FASYNC)
+
+int io_open_flags(int flags)
+{
+	return flags & IO_OPEN_FLAGS;
+}
 
 static bool takes_mode(int flags)
 {
@@ -660,8 +652,35 @@ int io_opendir(struct io *io, const char *path, struct io_dir **out)
 	return 0;
 }
 
+int io_opendir_fd(struct io *io, int fd, struct io_dir **out)
+{
+	struct io_dir *d;
+	int dfd, ret = io_enter(io, IO_READDIR);
+
+	if (ret < 0)
+		return ret;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		ret = -errno;
+		free(d);
+		return ret;
+	}
+	d->dp = fdopendir(dfd);
+	if (!d->dp) {
+		ret = -errno;
+		close(dfd);
+		free(d);
+		return ret;
+	}
+	*out = d;
+	return 0;
+}
+
 int io_readdir(struct io *io, struct io_dir *d, off_t pos, const char **name,
-	       unsigned char *type, off_t *next)
+	       unsigned char *type, off_t *next, ino_t *ino)
 {
 	struct dirent *de;
 	int ret = io_enter(io, IO_READDIR);
@@ -683,6 +702,8 @@ int io_readdir(struct io *io, struct io_dir *d, off_t pos, const char **name,
 	*name = de->d_name;
 	*type = de->d_type;
 	*next = de->d_off;
+	if (ino)
+		*ino = de->d_ino;
 	return 1;
 }
 

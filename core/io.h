@@ -118,16 +118,57 @@ ssize_t io_listxattr(struct io *io, const char *path, char *list,
 		     size_t size);
 int io_removexattr(struct io *io, const char *path, const char *name);
 
+/*
+ * Calls relative to a dir fd and ONE name (no '/', never '.' or '..', never
+ * followed when a symlink), or on an O_PATH handle of the object itself.
+ */
+
+/* Opens an O_PATH handle of @name in @dirfd (caller closes) and stats it. */
+int io_lookup(struct io *io, int dirfd, const char *name, int *fd_out,
+	      struct stat *st);
+/* lstat of the object @fd (an O_PATH handle) refers to. */
+int io_fstatat_empty(struct io *io, int fd, struct stat *st);
+int io_openat(struct io *io, int dirfd, const char *name, int flags,
+	      mode_t mode);
+/* A new fd with @flags of the regular file behind O_PATH handle @fd. */
+int io_reopen(struct io *io, int fd, int flags);
+int io_mkdirat(struct io *io, int dirfd, const char *name, mode_t mode);
+int io_mknodat(struct io *io, int dirfd, const char *name, mode_t mode,
+	       dev_t dev);
+int io_symlinkat(struct io *io, const char *target, int dirfd,
+		 const char *name);
+/* The target of the symlink behind O_PATH handle @fd, as io_readlink(). */
+ssize_t io_readlink_fd(struct io *io, int fd, char *buf, size_t size);
+int io_unlinkat(struct io *io, int dirfd, const char *name, bool is_dir);
+int io_renameat(struct io *io, int olddir, const char *oldname, int newdir,
+		const char *newname, unsigned int flags);
+/* A new name @newname in @newdir for the object behind handle @fd. */
+int io_link_fd(struct io *io, int fd, int newdir, const char *newname);
+int io_chmod_fd(struct io *io, int fd, mode_t mode);
+int io_chown_fd(struct io *io, int fd, uid_t uid, gid_t gid);
+int io_truncate_fd(struct io *io, int fd, off_t size);
+int io_utimens_fd(struct io *io, int fd, const struct timespec ts[2]);
+int io_statvfs_fd(struct io *io, int fd, struct statvfs *st);
+int io_setxattr_fd(struct io *io, int fd, const char *name,
+		   const void *value, size_t size, int flags);
+ssize_t io_getxattr_fd(struct io *io, int fd, const char *name, void *value,
+		       size_t size);
+ssize_t io_listxattr_fd(struct io *io, int fd, char *list, size_t size);
+int io_removexattr_fd(struct io *io, int fd, const char *name);
+
 /* Directory streams (opendir/readdir through one call kind: IO_READDIR). */
 struct io_dir;
 int io_opendir(struct io *io, const char *path, struct io_dir **out);
+/* A stream on the dir behind handle @fd. */
+int io_opendir_fd(struct io *io, int fd, struct io_dir **out);
 /*
  * Next entry at or after position @pos (0 = start): fills @name (borrowed
- * until the next call), @type (DT_*), and @next, the position after it.
+ * until the next call), @type (DT_*), @next, the position after it, and
+ * @ino (may be NULL), its inode number.
  * Returns 1 for an entry, 0 at the end, or -errno.
  */
 int io_readdir(struct io *io, struct io_dir *d, off_t pos, const char **name,
-	       unsigned char *type, off_t *next);
+	       unsigned char *type, off_t *next, ino_t *ino);
 /* fstatat relative to the stream's dir, for readdirplus. */
 int io_dir_lstat(struct io *io, struct io_dir *d, const char *name,
 		 struct stat *st);

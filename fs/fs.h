@@ -1,28 +1,54 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * fs: the FUSE daemon's operations.  Translation only: each fs_<op> turns a
- * FUSE request into calls on core/ and passes core's result back unchanged.
+ * fs: the FUSE daemon, on libfuse's low-level API.  Translation only: each
+ * fs_<op> turns a request into calls on core/ and replies with core's result
+ * unchanged.
  *
- * Paths from libfuse start with '/'; fs_rel() turns them into paths relative
- * to the backing dir, as core/io takes them.
- * Thread-safe: libfuse runs operations on several threads at once; the only
- * shared state is struct hydrafs, read-only after mount.
+ * Every object the kernel knows is a struct fs_inode holding an O_PATH
+ * handle of the backing object; one per backing (st_dev, st_ino), so hard
+ * links share one kernel inode and its attributes, as on a local
+ * filesystem.  The FUSE node id is the struct's address (the root is
+ * FUSE_ROOT_ID).
+ *
+ * Thread-safe: libfuse serves requests on several threads; the inode table
+ * has its own lock, and an inode stays valid while the kernel holds lookups
+ * on it.
  */
 #ifndef HYDRAFS_FS_H
 #define HYDRAFS_FS_H
 
 #define FUSE_USE_VERSION 314
-#include <fuse.h>
+#include <fuse_lowlevel.h>
+#include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "core/io.h"
 
+struct fs_inode {
+	struct fs_inode *next;	/* hash chain, under the table lock */
+	int fd;			/* O_PATH handle of the backing object */
+	dev_t dev;
+	ino_t ino;
+	mode_t type;		/* S_IFMT bits */
+	uint64_t nlookup;	/* the kernel's references, under the lock */
+	bool hashed;		/* findable by (dev, ino), under the lock */
+};
+
+struct fs_inodes {
+	pthread_mutex_t lock;
+	struct fs_inode **buckets;
+	size_t nbuckets;
+	size_t count;
+};
+
 struct hydrafs {
 	struct io *io;
-	bool is_root;		/* the daemon runs as root: new files get the caller's ids */
+	struct fs_inode root;	/* the backing dir; fd borrowed from io */
+	struct fs_inodes inodes;
 	double entry_timeout;	/* seconds the kernel may cache names */
 	double attr_timeout;	/* seconds the kernel may cache attributes */
-	bool timeouts_set;	/* the user chose the timeouts: keep them */
+	bool is_root;		/* the daemon runs as root */
 };
 
 /* An open file: the backing fd. */
@@ -30,9 +56,9 @@ struct fs_file {
 	int fd;
 };
 
-static inline struct hydrafs *fs_data(void)
+static inline struct hydrafs *fs_of(fuse_req_t req)
 {
-	return fuse_get_context()->private_data;
+	return fuse_req_userdata(req);
 }
 
 static inline struct fs_file *fs_file_of(const struct fuse_file_info *fi)
@@ -40,26 +66,40 @@ static inline struct fs_file *fs_file_of(const struct fuse_file_info *fi)
 	return (struct fs_file *)(uintptr_t)fi->fh;
 }
 
-/* "/a/b" -> "a/b", "/" -> "." */
-static inline const char *fs_rel(const char *path)
-{
-	if (!path || !path[0] || !path[1])
-		return ".";
-	return path + 1;
-}
+/* The inode behind node id @ino. */
+struct fs_inode *fs_inode(fuse_req_t req, fuse_ino_t ino);
+
+int fs_inodes_init(struct fs_inodes *t);
+void fs_inodes_release(struct fs_inodes *t);
 
 /*
- * Clears set-user-ID (and set-group-ID with group exec) on @fd when the
- * kernel asked for it for the current request (see kernel.h).
+ * The inode of backing object @st, with one more lookup; takes ownership of
+ * @fd (closed when the inode already exists).  NULL when out of memory
+ * (@fd closed).
  */
-int fs_kill_suidgid(int fd);
+struct fs_inode *fs_inodes_get(struct fs_inodes *t, int fd,
+			       const struct stat *st);
+/* Drops @n lookups; frees the inode at zero. */
+void fs_inodes_forget(struct fs_inodes *t, struct fs_inode *inode,
+		      uint64_t n);
 
-/* Gives a new entry at @path the caller's owner (daemon running as root). */
-int fs_take_ownership(const char *path, int fd, bool is_dir);
+/*
+ * Looks @name up in @parent and fills @e (one more lookup on its inode);
+ * 0 or -errno.
+ */
+int fs_lookup_entry(fuse_req_t req, struct fs_inode *parent,
+		    const char *name, struct fuse_entry_param *e);
 
-void fs_init_ops_file(struct fuse_operations *ops);
-void fs_init_ops_dir(struct fuse_operations *ops);
-void fs_init_ops_xattr(struct fuse_operations *ops);
-void fs_init_ops_attr(struct fuse_operations *ops);
+/*
+ * Clears set-user-ID (and set-group-ID with group exec) of the object behind
+ * O_PATH handle @fd when the kernel asked for it for the current request
+ * (see kernel.h).
+ */
+int fs_kill_suidgid(struct io *io, int fd);
+
+void fs_init_ops_entry(struct fuse_lowlevel_ops *ops);
+void fs_init_ops_file(struct fuse_lowlevel_ops *ops);
+void fs_init_ops_dir(struct fuse_lowlevel_ops *ops);
+void fs_init_ops_xattr(struct fuse_lowlevel_ops *ops);
 
 #endif

@@ -30,7 +30,8 @@ struct options {
 	int nonempty;
 	int allow_other;
 	int default_permissions;
-	int timeouts_set;
+	double entry_timeout;
+	double attr_timeout;
 	int show_help;
 	int show_version;
 	int bad_arg;
@@ -44,7 +45,6 @@ enum {
 	KEY_SINGLE,
 	KEY_ALLOW_OTHER,
 	KEY_DEFAULT_PERMISSIONS,
-	KEY_TIMEOUT,
 };
 
 #define OPT(t, f, v) { t, offsetof(struct options, f), v }
@@ -52,8 +52,8 @@ static const struct fuse_opt opt_spec[] = {
 	OPT("nonempty", nonempty, 1),
 	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
 	FUSE_OPT_KEY("default_permissions", KEY_DEFAULT_PERMISSIONS),
-	FUSE_OPT_KEY("entry_timeout=", KEY_TIMEOUT),
-	FUSE_OPT_KEY("attr_timeout=", KEY_TIMEOUT),
+	OPT("entry_timeout=%lf", entry_timeout, 0),
+	OPT("attr_timeout=%lf", attr_timeout, 0),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -183,9 +183,6 @@ static int opt_proc(void *data, const char *arg, int key,
 	case KEY_DEFAULT_PERMISSIONS:
 		o->default_permissions = 1;
 		return 1;
-	case KEY_TIMEOUT:
-		o->timeouts_set = 1;
-		return 1;
 	}
 	return 1;
 }
@@ -263,34 +260,37 @@ static void check_paths(struct options *o)
 	close(fd);
 }
 
-static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+static void fs_init(void *userdata, struct fuse_conn_info *conn)
 {
-	struct hydrafs *h = fuse_get_context()->private_data;
-
-	cfg->use_ino = 1;
-	cfg->readdir_ino = 1;
-	/* Unlinked open files are served from their fd, not renamed to .fuse_hidden. */
-	cfg->hard_remove = 1;
-	cfg->nullpath_ok = 1;
-	if (!h->timeouts_set) {
-		cfg->entry_timeout = h->entry_timeout;
-		cfg->attr_timeout = h->attr_timeout;
-		cfg->negative_timeout = 0;
-	}
+	/* An O_TRUNC open arrives as one OPEN, not SETATTR then OPEN. */
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
-	return h;
+	/* Locks stay in the kernel: consistent for every user of the mount. */
+	conn->want &= ~(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);
 }
 
-static struct fuse_operations fs_ops;
+static void fs_destroy(void *userdata)
+{
+	struct hydrafs *h = userdata;
+
+	fs_inodes_release(&h->inodes);
+}
+
+static struct fuse_lowlevel_ops fs_ops;
+
+static bool valid_timeout(double t)
+{
+	return t >= 0 && t <= 86400 * 365;
+}
 
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-	struct options o = { 0 };
-	struct hydrafs h = { .entry_timeout = 1.0, .attr_timeout = 1.0 };
+	struct options o = { .entry_timeout = 1.0, .attr_timeout = 1.0 };
+	struct hydrafs h = { 0 };
 	struct fuse_loop_config *loop_cfg;
-	struct fuse *f;
+	struct fuse_session *se;
+	struct stat st;
 	const char *faults;
 	int ret;
 
@@ -314,11 +314,14 @@ int main(int argc, char *argv[])
 			o.backing ? "mount point" : "backing dir");
 		return EXIT_USAGE;
 	}
+	if (!valid_timeout(o.entry_timeout) || !valid_timeout(o.attr_timeout))
+		die(EXIT_USAGE, "entry_timeout and attr_timeout take seconds from 0 to one year");
 	check_paths(&o);
 	/* Other users only ever get the kernel's permission checks. */
 	if (o.allow_other && !o.default_permissions)
 		fuse_opt_add_arg(&args, "-odefault_permissions");
-	h.timeouts_set = o.timeouts_set;
+	h.entry_timeout = o.entry_timeout;
+	h.attr_timeout = o.attr_timeout;
 	h.is_root = geteuid() == 0;
 	ret = io_new(o.backing, &h.io);
 	if (ret < 0)
@@ -326,55 +329,57 @@ int main(int argc, char *argv[])
 	faults = getenv("HYDRAFS_FAULTS");
 	if (faults && io_fault_parse(h.io, faults) < 0)
 		die(EXIT_USAGE, "bad HYDRAFS_FAULTS '%s'", faults);
+	h.root.fd = io_rootfd(h.io);
+	if (fstat(h.root.fd, &st) < 0)
+		die(1, "backing dir '%s': %s", o.backing, strerror(errno));
+	h.root.dev = st.st_dev;
+	h.root.ino = st.st_ino;
+	h.root.type = S_IFDIR;
+	h.root.nlookup = 2;
+	if (fs_inodes_init(&h.inodes) < 0)
+		die(1, "out of memory");
 
+	fs_init_ops_entry(&fs_ops);
 	fs_init_ops_file(&fs_ops);
 	fs_init_ops_dir(&fs_ops);
-	fs_init_ops_attr(&fs_ops);
 	fs_init_ops_xattr(&fs_ops);
 	fs_ops.init = fs_init;
+	fs_ops.destroy = fs_destroy;
 
-	f = fuse_new(&args, &fs_ops, sizeof(fs_ops), &h);
-	if (!f) {
+	ret = 1;
+	se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), &h);
+	if (!se) {
 		ret = EXIT_USAGE;
 		goto out_free;
 	}
-	if (fuse_mount(f, o.mountpoint) < 0) {
-		ret = 1;
+	if (fuse_session_mount(se, o.mountpoint) < 0)
 		goto out_destroy;
-	}
-	if (fs_kernel_install(fuse_get_session(f)) < 0) {
-		ret = 1;
+	if (fs_kernel_install(se) < 0)
 		goto out_unmount;
-	}
-	if (fuse_set_signal_handlers(fuse_get_session(f)) < 0) {
-		ret = 1;
+	if (fuse_set_signal_handlers(se) < 0)
 		goto out_unmount;
-	}
-	if (fuse_daemonize(o.foreground) < 0) {
-		ret = 1;
+	if (fuse_daemonize(o.foreground) < 0)
 		goto out_signals;
-	}
 	if (o.single_thread) {
-		ret = fuse_loop(f);
+		ret = fuse_session_loop(se);
 	} else {
 		loop_cfg = fuse_loop_cfg_create();
-		if (!loop_cfg) {
-			ret = 1;
+		if (!loop_cfg)
 			goto out_signals;
-		}
 		fuse_loop_cfg_set_max_threads(loop_cfg, 16);
-		ret = fuse_loop_mt(f, loop_cfg);
+		ret = fuse_session_loop_mt(se, loop_cfg);
 		fuse_loop_cfg_destroy(loop_cfg);
 	}
 	/* A stop by SIGTERM, SIGINT or SIGHUP unmounts cleanly: success. */
 	ret = (ret == 0 || ret == SIGTERM || ret == SIGINT || ret == SIGHUP) ? 0 : 1;
 out_signals:
-	fuse_remove_signal_handlers(fuse_get_session(f));
+	fuse_remove_signal_handlers(se);
 out_unmount:
-	fuse_unmount(f);
+	fuse_session_unmount(se);
 out_destroy:
-	fuse_destroy(f);
+	fuse_session_destroy(se);
 out_free:
+	fs_inodes_release(&h.inodes);
 	io_free(h.io);
 	fuse_opt_free_args(&args);
 	free(o.backing);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Names: lookup, readdir, mkdir, rmdir, unlink, rename, links, mknod. */
+/* Directory streams: opendir, readdir, readdirplus, releasedir, fsyncdir. */
 #include "config.h"
 
 #include "fs.h"
@@ -8,190 +8,148 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-int fs_take_ownership(const char *path, int fd, bool is_dir)
+static struct io_dir *dir_of(const struct fuse_file_info *fi)
 {
-	struct fuse_context *ctx = fuse_get_context();
-	struct hydrafs *h = ctx->private_data;
-	const char *rel = fs_rel(path);
-	char parent[4096];
-	const char *slash;
-	struct stat st;
-	gid_t gid = ctx->gid;
-	int ret;
-
-	if (ctx->uid == 0 && ctx->gid == 0)
-		return 0;
-	/* In a set-group-ID dir the new entry keeps the dir's group. */
-	slash = strrchr(rel, '/');
-	if (slash && (size_t)(slash - rel) < sizeof(parent)) {
-		memcpy(parent, rel, (size_t)(slash - rel));
-		parent[slash - rel] = '\0';
-	} else {
-		strcpy(parent, ".");
-	}
-	ret = io_lstat(h->io, parent, &st);
-	if (ret < 0)
-		return ret;
-	if (st.st_mode & S_ISGID)
-		gid = (gid_t)-1;
-	if (fd >= 0)
-		return io_fchown(h->io, fd, ctx->uid, gid);
-	(void)is_dir;
-	return io_chown(h->io, rel, ctx->uid, gid);
+	return (struct io_dir *)(uintptr_t)fi->fh;
 }
 
-static int fs_getattr(const char *path, struct stat *st,
-		      struct fuse_file_info *fi)
-{
-	struct hydrafs *h = fs_data();
-
-	if (fi && fi->fh)
-		return io_fstat(h->io, fs_file_of(fi)->fd, st);
-	return io_lstat(h->io, fs_rel(path), st);
-}
-
-static int fs_opendir(const char *path, struct fuse_file_info *fi)
-{
-	struct io_dir *d;
-	int ret = io_opendir(fs_data()->io, fs_rel(path), &d);
-
-	if (ret < 0)
-		return ret;
-	fi->fh = (uintptr_t)d;
-	return 0;
-}
-
-static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t fill,
-		      off_t off, struct fuse_file_info *fi,
-		      enum fuse_readdir_flags flags)
-{
-	struct hydrafs *h = fs_data();
-	struct io_dir *d = (struct io_dir *)(uintptr_t)fi->fh;
-	bool plus = flags & FUSE_READDIR_PLUS;
-	const char *name;
-	unsigned char type;
-	off_t next;
-	int ret;
-
-	for (;;) {
-		struct stat st = { 0 };
-		enum fuse_fill_dir_flags fill_flags = 0;
-
-		ret = io_readdir(h->io, d, off, &name, &type, &next);
-		if (ret <= 0)
-			return ret;
-		if (plus && strcmp(name, ".") && strcmp(name, "..") &&
-		    io_dir_lstat(h->io, d, name, &st) == 0) {
-			fill_flags = FUSE_FILL_DIR_PLUS;
-		} else {
-			st.st_mode = (mode_t)DTTOIF(type);
-		}
-		if (fill(buf, name, &st, next, fill_flags))
-			return 0;
-		off = next;
-	}
-}
-
-static int fs_releasedir(const char *path, struct fuse_file_info *fi)
-{
-	io_closedir((struct io_dir *)(uintptr_t)fi->fh);
-	return 0;
-}
-
-static int fs_fsyncdir(const char *path, int datasync,
+static void fs_opendir(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
-	return io_dir_fsync(fs_data()->io, (struct io_dir *)(uintptr_t)fi->fh,
-			    datasync);
+	struct io_dir *d;
+	int ret = io_opendir_fd(fs_of(req)->io, fs_inode(req, ino)->fd, &d);
+
+	if (ret < 0) {
+		fuse_reply_err(req, -ret);
+		return;
+	}
+	fi->fh = (uintptr_t)d;
+	fuse_reply_open(req, fi);
 }
 
-static int fs_mkdir(const char *path, mode_t mode)
+static bool is_dot(const char *name)
 {
-	struct hydrafs *h = fs_data();
-	int ret = io_mkdir(h->io, fs_rel(path), mode);
-
-	if (ret < 0 || !h->is_root)
-		return ret;
-	ret = fs_take_ownership(path, -1, true);
-	if (ret < 0)
-		io_rmdir(h->io, fs_rel(path));
-	return ret;
+	return !strcmp(name, ".") || !strcmp(name, "..");
 }
 
-static int fs_mknod(const char *path, mode_t mode, dev_t dev)
+/*
+ * Adds one entry to @p (@rem bytes left); returns its size, or 0 when it
+ * does not fit (nothing then added, no lookup kept) or -errno.
+ */
+static ssize_t add_entry(fuse_req_t req, struct fs_inode *dir, char *p,
+			 size_t rem, const char *name, unsigned char type,
+			 ino_t ino, off_t next, bool plus)
 {
-	struct hydrafs *h = fs_data();
-	int ret = io_mknod(h->io, fs_rel(path), mode, dev);
+	struct fuse_entry_param e = { 0 };
+	size_t n;
+	int ret;
 
-	if (ret < 0 || !h->is_root)
-		return ret;
-	ret = fs_take_ownership(path, -1, false);
-	if (ret < 0)
-		io_unlink(h->io, fs_rel(path));
-	return ret;
+	if (!plus) {
+		struct stat st = { 0 };
+
+		st.st_mode = (mode_t)DTTOIF(type);
+		st.st_ino = ino;
+		n = fuse_add_direntry(req, p, rem, name, &st, next);
+		return n > rem ? 0 : (ssize_t)n;
+	}
+	if (is_dot(name)) {
+		/* Node id 0: the kernel takes no attributes for it. */
+		e.attr.st_mode = (mode_t)DTTOIF(type);
+		e.attr.st_ino = ino;
+	} else {
+		ret = fs_lookup_entry(req, dir, name, &e);
+		if (ret == -ENOENT)
+			return -ENOENT; /* gone since readdir: skip it */
+		if (ret < 0)
+			return ret;
+	}
+	n = fuse_add_direntry_plus(req, p, rem, name, &e, next);
+	if (n > rem) {
+		if (e.ino)
+			fs_inodes_forget(&fs_of(req)->inodes,
+					 (struct fs_inode *)(uintptr_t)e.ino, 1);
+		return 0;
+	}
+	return (ssize_t)n;
 }
 
-static int fs_symlink(const char *target, const char *path)
+static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size,
+			   off_t off, struct fuse_file_info *fi, bool plus)
 {
-	struct hydrafs *h = fs_data();
-	int ret = io_symlink(h->io, target, fs_rel(path));
+	struct hydrafs *h = fs_of(req);
+	struct fs_inode *dir = fs_inode(req, ino);
+	struct io_dir *d = dir_of(fi);
+	char *buf = malloc(size), *p = buf;
+	size_t rem = size;
+	int ret = 0;
 
-	if (ret < 0 || !h->is_root)
-		return ret;
-	ret = fs_take_ownership(path, -1, false);
-	if (ret < 0)
-		io_unlink(h->io, fs_rel(path));
-	return ret;
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	for (;;) {
+		const char *name;
+		unsigned char type;
+		off_t next;
+		ino_t dino;
+		ssize_t n;
+
+		ret = io_readdir(h->io, d, off, &name, &type, &next, &dino);
+		if (ret <= 0)
+			break;
+		n = add_entry(req, dir, p, rem, name, type, dino, next, plus);
+		if (n == 0)
+			break;
+		if (n < 0 && n != -ENOENT) {
+			ret = (int)n;
+			break;
+		}
+		if (n > 0) {
+			p += n;
+			rem -= (size_t)n;
+		}
+		off = next;
+	}
+	/* An error after some entries: give those; the next call sees it. */
+	if (ret < 0 && p == buf)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_buf(req, buf, size - rem);
+	free(buf);
 }
 
-static int fs_readlink(const char *path, char *buf, size_t size)
+static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
 {
-	ssize_t n = io_readlink(fs_data()->io, fs_rel(path), buf, size);
-
-	return n < 0 ? (int)n : 0;
+	readdir_common(req, ino, size, off, fi, false);
 }
 
-static int fs_unlink(const char *path)
+static void fs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+			   off_t off, struct fuse_file_info *fi)
 {
-	return io_unlink(fs_data()->io, fs_rel(path));
+	readdir_common(req, ino, size, off, fi, true);
 }
 
-static int fs_rmdir(const char *path)
+static void fs_releasedir(fuse_req_t req, fuse_ino_t ino,
+			  struct fuse_file_info *fi)
 {
-	return io_rmdir(fs_data()->io, fs_rel(path));
+	io_closedir(dir_of(fi));
+	fuse_reply_err(req, 0);
 }
 
-static int fs_rename(const char *from, const char *to, unsigned int flags)
+static void fs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+			struct fuse_file_info *fi)
 {
-	return io_rename(fs_data()->io, fs_rel(from), fs_rel(to), flags);
+	fuse_reply_err(req, -io_dir_fsync(fs_of(req)->io, dir_of(fi),
+					  datasync));
 }
 
-static int fs_link(const char *from, const char *to)
+void fs_init_ops_dir(struct fuse_lowlevel_ops *ops)
 {
-	return io_link(fs_data()->io, fs_rel(from), fs_rel(to));
-}
-
-static int fs_statfs(const char *path, struct statvfs *st)
-{
-	return io_statvfs(fs_data()->io, fs_rel(path), st);
-}
-
-void fs_init_ops_dir(struct fuse_operations *ops)
-{
-	ops->getattr = fs_getattr;
 	ops->opendir = fs_opendir;
 	ops->readdir = fs_readdir;
+	ops->readdirplus = fs_readdirplus;
 	ops->releasedir = fs_releasedir;
 	ops->fsyncdir = fs_fsyncdir;
-	ops->mkdir = fs_mkdir;
-	ops->mknod = fs_mknod;
-	ops->symlink = fs_symlink;
-	ops->readlink = fs_readlink;
-	ops->unlink = fs_unlink;
-	ops->rmdir = fs_rmdir;
-	ops->rename = fs_rename;
-	ops->link = fs_link;
-	ops->statfs = fs_statfs;
 }

@@ -7,34 +7,34 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-int fs_kill_suidgid(int fd)
+int fs_kill_suidgid(struct io *io, int fd)
 {
-	struct io *io = fs_data()->io;
 	struct stat st;
 	mode_t kill = S_ISUID;
 	int ret;
 
 	if (!fs_kernel_kill_suidgid())
 		return 0;
-	ret = io_fstat(io, fd, &st);
+	ret = io_fstatat_empty(io, fd, &st);
 	if (ret < 0)
 		return ret;
 	if (st.st_mode & S_IXGRP)
 		kill |= S_ISGID;
 	if (!(st.st_mode & kill))
 		return 0;
-	return io_fchmod(io, fd, st.st_mode & 07777 & ~kill);
+	return io_chmod_fd(io, fd, st.st_mode & 07777 & ~kill);
 }
 
-static int file_install(int fd, int flags, struct fuse_file_info *fi)
+static int file_install(struct io *io, int fd, struct fuse_file_info *fi)
 {
 	struct fs_file *f = malloc(sizeof(*f));
 
 	if (!f) {
-		close(fd);
+		io_close(io, fd);
 		return -ENOMEM;
 	}
 	f->fd = fd;
@@ -45,112 +45,198 @@ static int file_install(int fd, int flags, struct fuse_file_info *fi)
 	 * since FUSE buffers are not aligned, while the kernel bypasses its
 	 * cache for this handle.
 	 */
-	if (flags & O_DIRECT) {
+	if (fi->flags & O_DIRECT) {
 		fi->direct_io = 1;
 		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_DIRECT);
 	}
 	return 0;
 }
 
-static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
+static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, struct fuse_file_info *fi)
 {
-	struct hydrafs *h = fs_data();
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct hydrafs *h = fs_of(req);
+	struct fs_inode *p = fs_inode(req, parent);
+	struct fuse_entry_param e;
+	struct stat pst;
 	int fd, ret;
 
-	fd = io_open(h->io, fs_rel(path), fi->flags | O_CREAT, mode);
-	if (fd < 0)
-		return fd;
-	if (h->is_root) {
-		ret = fs_take_ownership(path, fd, false);
-		if (ret < 0) {
-			close(fd);
-			io_unlink(h->io, fs_rel(path));
-			return ret;
-		}
+	fd = io_openat(h->io, p->fd, name, fi->flags | O_CREAT, mode);
+	if (fd < 0) {
+		fuse_reply_err(req, -fd);
+		return;
 	}
-	return file_install(fd, fi->flags, fi);
-}
-
-static int fs_open(const char *path, struct fuse_file_info *fi)
-{
-	struct hydrafs *h = fs_data();
-	int fd;
-
-	int ret;
-
-	fd = io_open(h->io, fs_rel(path), fi->flags & ~O_CREAT, 0);
-	if (fd < 0)
-		return fd;
-	if (fi->flags & O_TRUNC) {
-		ret = fs_kill_suidgid(fd);
-		if (ret < 0) {
+	ret = 0;
+	/* A new file is the caller's (see give_to_caller in ops_entry.c). */
+	if (h->is_root && (ctx->uid != 0 || ctx->gid != 0)) {
+		ret = io_fstatat_empty(h->io, p->fd, &pst);
+		if (ret == 0)
+			ret = io_fchown(h->io, fd, ctx->uid,
+					pst.st_mode & S_ISGID ? (gid_t)-1
+							      : ctx->gid);
+	}
+	if (ret == 0)
+		ret = fs_lookup_entry(req, p, name, &e);
+	if (ret == 0) {
+		ret = file_install(h->io, fd, fi);
+		if (ret < 0)
+			fs_inodes_forget(&h->inodes,
+					 (struct fs_inode *)(uintptr_t)e.ino, 1);
+		fd = -1;
+	}
+	if (ret < 0) {
+		if (fd >= 0)
 			io_close(h->io, fd);
-			return ret;
-		}
+		io_unlinkat(h->io, p->fd, name, false);
+		fuse_reply_err(req, -ret);
+		return;
 	}
-	return file_install(fd, fi->flags, fi);
+	fuse_reply_create(req, &e, fi);
 }
 
-static int fs_read(const char *path, char *buf, size_t size, off_t off,
-		   struct fuse_file_info *fi)
+static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	return (int)io_pread(fs_data()->io, fs_file_of(fi)->fd, buf, size, off);
+	struct hydrafs *h = fs_of(req);
+	struct fs_inode *inode = fs_inode(req, ino);
+	int fd, ret = 0;
+
+	fd = io_reopen(h->io, inode->fd, fi->flags);
+	if (fd < 0) {
+		fuse_reply_err(req, -fd);
+		return;
+	}
+	if (fi->flags & O_TRUNC)
+		ret = fs_kill_suidgid(h->io, inode->fd);
+	if (ret == 0)
+		ret = file_install(h->io, fd, fi);
+	else
+		io_close(h->io, fd);
+	if (ret < 0)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_open(req, fi);
 }
 
-static int fs_write(const char *path, const char *buf, size_t size, off_t off,
+/* Read buffers: one per thread, grown to the largest read it served. */
+static pthread_key_t buf_key;
+static pthread_once_t buf_once = PTHREAD_ONCE_INIT;
+
+struct read_buf {
+	size_t size;
+	char data[];
+};
+
+static void buf_key_init(void)
+{
+	pthread_key_create(&buf_key, free);
+}
+
+static char *read_buf(size_t size)
+{
+	struct read_buf *b;
+
+	pthread_once(&buf_once, buf_key_init);
+	b = pthread_getspecific(buf_key);
+	if (b && b->size >= size)
+		return b->data;
+	free(b);
+	b = malloc(sizeof(*b) + size);
+	pthread_setspecific(buf_key, b);
+	if (!b)
+		return NULL;
+	b->size = size;
+	return b->data;
+}
+
+static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
-	int fd = fs_file_of(fi)->fd;
-	int ret = fs_kill_suidgid(fd);
+	char *buf = read_buf(size);
+	ssize_t n;
 
-	if (ret < 0)
-		return ret;
-	return (int)io_pwrite(fs_data()->io, fd, buf, size, off);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	n = io_pread(fs_of(req)->io, fs_file_of(fi)->fd, buf, size, off);
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_buf(req, buf, (size_t)n);
 }
 
-static int fs_flush(const char *path, struct fuse_file_info *fi)
+static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+		     size_t size, off_t off, struct fuse_file_info *fi)
 {
-	return io_flush(fs_data()->io, fs_file_of(fi)->fd);
+	struct hydrafs *h = fs_of(req);
+	ssize_t n = fs_kill_suidgid(h->io, fs_inode(req, ino)->fd);
+
+	if (n == 0)
+		n = io_pwrite(h->io, fs_file_of(fi)->fd, buf, size, off);
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_write(req, (size_t)n);
 }
 
-static int fs_release(const char *path, struct fuse_file_info *fi)
+static void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, -io_flush(fs_of(req)->io, fs_file_of(fi)->fd));
+}
+
+static void fs_release(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
 {
 	struct fs_file *f = fs_file_of(fi);
 
-	io_close(fs_data()->io, f->fd);
+	io_close(fs_of(req)->io, f->fd);
 	free(f);
-	return 0;
+	fuse_reply_err(req, 0);
 }
 
-static int fs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
+static void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		     struct fuse_file_info *fi)
 {
-	return io_fsync(fs_data()->io, fs_file_of(fi)->fd, datasync);
+	fuse_reply_err(req, -io_fsync(fs_of(req)->io, fs_file_of(fi)->fd,
+				      datasync));
 }
 
-static int fs_fallocate(const char *path, int mode, off_t off, off_t len,
-			struct fuse_file_info *fi)
+static void fs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
+			 off_t len, struct fuse_file_info *fi)
 {
-	return io_fallocate(fs_data()->io, fs_file_of(fi)->fd, mode, off, len);
+	fuse_reply_err(req, -io_fallocate(fs_of(req)->io, fs_file_of(fi)->fd,
+					  mode, off, len));
 }
 
-static off_t fs_lseek(const char *path, off_t off, int whence,
-		      struct fuse_file_info *fi)
+static void fs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+		     struct fuse_file_info *fi)
 {
-	return io_lseek(fs_data()->io, fs_file_of(fi)->fd, off, whence);
+	off_t r = io_lseek(fs_of(req)->io, fs_file_of(fi)->fd, off, whence);
+
+	if (r < 0)
+		fuse_reply_err(req, (int)-r);
+	else
+		fuse_reply_lseek(req, r);
 }
 
-static ssize_t fs_copy_file_range(const char *path_in,
-				  struct fuse_file_info *fi_in, off_t off_in,
-				  const char *path_out,
-				  struct fuse_file_info *fi_out, off_t off_out,
-				  size_t len, int flags)
+static void fs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
+			       off_t off_in, struct fuse_file_info *fi_in,
+			       fuse_ino_t ino_out, off_t off_out,
+			       struct fuse_file_info *fi_out, size_t len,
+			       int flags)
 {
-	return io_copy_file_range(fs_data()->io, fs_file_of(fi_in)->fd,
-				  &off_in, fs_file_of(fi_out)->fd, &off_out,
-				  len, (unsigned int)flags);
+	ssize_t n = io_copy_file_range(fs_of(req)->io, fs_file_of(fi_in)->fd,
+				       &off_in, fs_file_of(fi_out)->fd,
+				       &off_out, len, (unsigned int)flags);
+
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_write(req, (size_t)n);
 }
 
-void fs_init_ops_file(struct fuse_operations *ops)
+void fs_init_ops_file(struct fuse_lowlevel_ops *ops)
 {
 	ops->create = fs_create;
 	ops->open = fs_open;

@@ -1,34 +1,88 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Extended attributes, passed through to the backing file. */
+/* Extended attributes, passed through to the backing object. */
 #include "config.h"
 
 #include "fs.h"
 
-static int fs_setxattr(const char *path, const char *name, const char *value,
-		       size_t size, int flags)
+#include <errno.h>
+#include <stdlib.h>
+
+/*
+ * A symlink's own xattrs cannot be reached race-free through its O_PATH
+ * handle: a symlink then has none, and takes none (-@err_if_link), as
+ * user.* xattrs on Linux.
+ */
+static int xattr_fd(fuse_req_t req, fuse_ino_t ino, int err_if_link)
 {
-	return io_setxattr(fs_data()->io, fs_rel(path), name, value, size,
-			   flags);
+	struct fs_inode *inode = fs_inode(req, ino);
+
+	return S_ISLNK(inode->type) ? -err_if_link : inode->fd;
 }
 
-static int fs_getxattr(const char *path, const char *name, char *value,
-		       size_t size)
+static void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			const char *value, size_t size, int flags)
 {
-	return (int)io_getxattr(fs_data()->io, fs_rel(path), name, value,
-				size);
+	int fd = xattr_fd(req, ino, EPERM);
+
+	if (fd >= 0)
+		fd = io_setxattr_fd(fs_of(req)->io, fd, name, value, size,
+				    flags);
+	fuse_reply_err(req, fd < 0 ? -fd : 0);
 }
 
-static int fs_listxattr(const char *path, char *list, size_t size)
+/* Replies with the size (when @size is 0) or the bytes @get produced. */
+static void reply_sized(fuse_req_t req, ssize_t n, const char *buf,
+			size_t size)
 {
-	return (int)io_listxattr(fs_data()->io, fs_rel(path), list, size);
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else if (size == 0)
+		fuse_reply_xattr(req, (size_t)n);
+	else
+		fuse_reply_buf(req, buf, (size_t)n);
 }
 
-static int fs_removexattr(const char *path, const char *name)
+static void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			size_t size)
 {
-	return io_removexattr(fs_data()->io, fs_rel(path), name);
+	int fd = xattr_fd(req, ino, ENODATA);
+	char *buf = NULL;
+	ssize_t n = fd;
+
+	if (fd >= 0 && size && !(buf = malloc(size)))
+		n = -ENOMEM;
+	else if (fd >= 0)
+		n = io_getxattr_fd(fs_of(req)->io, fd, name, buf, size);
+	reply_sized(req, n, buf, size);
+	free(buf);
 }
 
-void fs_init_ops_xattr(struct fuse_operations *ops)
+static void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct fs_inode *inode = fs_inode(req, ino);
+	char *buf = NULL;
+	ssize_t n = 0;
+
+	if (S_ISLNK(inode->type))
+		n = 0; /* none, see xattr_fd() */
+	else if (size && !(buf = malloc(size)))
+		n = -ENOMEM;
+	else
+		n = io_listxattr_fd(fs_of(req)->io, inode->fd, buf, size);
+	reply_sized(req, n, buf, size);
+	free(buf);
+}
+
+static void fs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	int fd = xattr_fd(req, ino, EPERM);
+
+	if (fd >= 0)
+		fd = io_removexattr_fd(fs_of(req)->io, fd, name);
+	fuse_reply_err(req, fd < 0 ? -fd : 0);
+}
+
+void fs_init_ops_xattr(struct fuse_lowlevel_ops *ops)
 {
 	ops->setxattr = fs_setxattr;
 	ops->getxattr = fs_getxattr;

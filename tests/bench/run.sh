@@ -9,12 +9,14 @@
 #   HYDRAFS_OPTS=OPTS   passed to it as -o OPTS
 #   BENCH_BUILD=DIR     where to build the driver and examples (default: temp dir)
 #   BENCH_DIR=DIR       where the work dir goes (default /var/tmp)
+#   BENCH_LOOP=FSTYPE   run on a fresh FSTYPE (ext4, xfs, btrfs) loop image
+#                       in the work dir instead (BENCH_LOOP_SIZE, default 4G)
 #   BENCH_RUNS=N        runs per workload and target, median taken (default 3)
 #   BENCH_SCALE=F       size multiplier, e.g. 0.05 for a smoke test (default 1)
 #   BENCH_ONLY=a,b      workloads to run (default all; `workload list` names them)
 #   BENCH_TARGETS=a,b   of raw,passthrough,passthrough_ll,hydrafs (default all)
-#   BENCH_RESULTS=FILE  TSV of the table (default bench-results.tsv here); every
-#                       run's time goes to FILE with .tsv replaced by -runs.tsv
+#   BENCH_RESULTS=FILE  TSV of the table (default bench-results.tsv in BENCH_BUILD
+#                       or else here); every run's time goes to FILE-runs.tsv
 #   BENCH_TIMEOUT=S     limit for one workload run (default 1800)
 set -euo pipefail
 
@@ -25,12 +27,12 @@ all_targets="raw passthrough passthrough_ll hydrafs"
 hydrafs=${HYDRAFS:-$(cd "$here/../.." && pwd)/fs/hydrafs}
 runs=${BENCH_RUNS:-3}
 scale=${BENCH_SCALE:-1}
-results=${BENCH_RESULTS:-bench-results.tsv}
+results=${BENCH_RESULTS:-${BENCH_BUILD:-.}/bench-results.tsv}
 runs_file=${results%.tsv}-runs.tsv
 tmo=${BENCH_TIMEOUT:-1800}
 export BENCH_SCALE=$scale
 
-build='' build_is_temp=0 work=''
+build='' build_is_temp=0 work='' loop_mnt='' base=''
 cur_pid='' cur_mnt='' wl_pid=''
 
 log() { printf 'bench: %s\n' "$*" >&2; }
@@ -78,6 +80,7 @@ cleanup() {
 		wait "$wl_pid" 2>/dev/null
 	fi
 	stop_daemon
+	[ -n "$loop_mnt" ] && umount "$loop_mnt"
 	if [ -n "$work" ] && [ -d "$work" ]; then
 		if grep -qF " $work/" /proc/self/mounts; then
 			log "something is still mounted under $work: leaving it"
@@ -140,14 +143,17 @@ setup_build() {
 # Starts target $1's daemon on backing dir $2 at mount point $3 and waits
 # until it is mounted; sets cur_pid and cur_mnt.
 start_daemon() {
-	local target=$1 backing=$2 mnt=$3 logf=$work/daemon.log
+	local target=$1 backing=$2 mnt=$3 logf=$work/daemon.log cmd
 	case $target in
-	passthrough) "$build/passthrough" -f "$mnt" ;;
+	passthrough) cmd=("$build/passthrough" -f "$mnt") ;;
 	passthrough_ll | standin_ll)
-		"$build/passthrough_ll" -f -o source="$backing" "$mnt" ;;
+		cmd=("$build/passthrough_ll" -f -o source="$backing" "$mnt") ;;
 	hydrafs)
-		"$hydrafs" "$backing" "$mnt" -f ${HYDRAFS_OPTS:+-o "$HYDRAFS_OPTS"} ;;
-	esac </dev/null >"$logf" 2>&1 &
+		cmd=("$hydrafs" "$backing" "$mnt" -f
+			${HYDRAFS_OPTS:+-o "$HYDRAFS_OPTS"}) ;;
+	esac
+	# A simple command, so that $! is the daemon's own pid.
+	"${cmd[@]}" </dev/null >"$logf" 2>&1 &
 	cur_pid=$! cur_mnt=$mnt
 	for _ in $(seq 200); do
 		is_mounted "$mnt" && return 0
@@ -160,10 +166,23 @@ start_daemon() {
 	return 1
 }
 
+# Makes a fresh file system of type $1 in an image in the work dir and
+# mounts it (with a loop device that goes away on unmount) as $base.
+setup_loop() {
+	local fstype=$1 img=$work/fs.img force=-f
+	command -v "mkfs.$fstype" >/dev/null || skip "no mkfs.$fstype"
+	[ "$fstype" = ext4 ] && force=-F
+	truncate -s "${BENCH_LOOP_SIZE:-4G}" "$img"
+	"mkfs.$fstype" -q "$force" "$img" >/dev/null || die "mkfs.$fstype failed"
+	mkdir "$work/fs"
+	mount -o loop "$img" "$work/fs" || skip "cannot mount a loop image"
+	loop_mnt=$work/fs base=$work/fs
+}
+
 # One run of workload $1 on target $2 (run number $3): records each line the
 # driver prints as "name target run seconds" in $runs_file, or FAIL.
 run_one() {
-	local wl=$1 target=$2 r=$3 backing=$work/backing mnt=$work/mnt
+	local wl=$1 target=$2 r=$3 backing=$base/backing mnt=$work/mnt
 	local daemon=$target dir rc=0 name secs
 	[ "$target" = hydrafs ] && [ "$standin" = 1 ] && daemon=standin_ll
 	rm -rf --one-file-system "$backing"
@@ -193,8 +212,12 @@ run_one() {
 		tail -n 20 "$work/daemon.log" >&2
 		[ "$rc" != 0 ] || rc=1
 	fi
-	if [ "$rc" != 0 ]; then
+	if [ "$rc" = 124 ]; then
+		log "$wl on $target, run $r: timed out after ${tmo}s"
+	elif [ "$rc" != 0 ]; then
 		log "$wl on $target, run $r: failed ($rc):"
+	fi
+	if [ "$rc" != 0 ]; then
 		tail -n 20 "$work/workload.err" >&2
 		record "$wl" "$target" "$r" FAIL
 		return
@@ -251,15 +274,21 @@ print_table() {
 	{
 		printf '# hydrafs benchmark %s, scale %s, %s runs, median seconds\n' \
 			"$(date -u +%FT%TZ)" "$scale" "$runs"
+		printf '# load average %s at start, %s at end\n' "$load_start" \
+			"$(cut -d' ' -f1 /proc/loadavg)"
 		printf '# kernel %s, backing %s (%s), hydrafs %s\n' "$(uname -r)" \
-			"$work" "$(findmnt -no FSTYPE -T "$work" 2>/dev/null)" \
+			"$base" "$(findmnt -no FSTYPE -T "$base" 2>/dev/null)" \
 			"$([ "$standin" = 1 ] && echo "stand-in: passthrough_ll" || echo "$hydrafs")"
 		printf 'workload\traw\tpassthrough\tpassthrough_ll\thydrafs\thydrafs/raw\thydrafs/best_example\tbest_example\tspeed_vs_best_example\n'
 	} >"$results"
 	echo
-	echo "Median seconds of $runs runs, scale $scale, backing $work" \
-		"($(findmnt -no FSTYPE -T "$work" 2>/dev/null))."
-	[ "$standin" = 1 ] && echo "hydrafs: STAND-IN (passthrough_ll), $hydrafs not found."
+	echo "Median seconds of $runs runs, scale $scale, backing $base" \
+		"($(findmnt -no FSTYPE -T "$base" 2>/dev/null))."
+	case " $targets " in *" hydrafs "*)
+		[ "$standin" = 1 ] &&
+			echo "hydrafs: STAND-IN (passthrough_ll), $hydrafs not found." ;;
+	esac
+	echo "Load average $load_start at start, $(cut -d' ' -f1 /proc/loadavg) at end."
 	echo "Ratios are hydrafs time / other time: < 1.0 means hydrafs is faster."
 	echo "speed vs best example = best example time / hydrafs time:" \
 		">= 1.0 meets the target."
@@ -279,7 +308,7 @@ print_table() {
 			best=$ll bestname=passthrough_ll
 		fi
 		mark=" "
-		case $fsync_rows in *" $name "*) mark="*" ;; esac
+		case $fsync_rows in *" $name "*) is_num "$pt" && mark="*" ;; esac
 		printf '%-18s %10s %11s%s %14s %10s | %11s %12s %-14s %s\n' "$name" \
 			"$raw" "$pt" "$mark" "$ll" "$hy" "$(ratio "$hy" "$raw")" \
 			"$(ratio "$hy" "$best")" "$bestname" "$(ratio "$best" "$hy")"
@@ -294,7 +323,7 @@ print_table() {
 }
 
 main() {
-	local workloads targets wl r t
+	local workloads wl r t
 	[[ $runs =~ ^[1-9][0-9]*$ ]] || die "bad BENCH_RUNS '$runs'"
 	[[ ${BENCH_DIR:-/var/tmp} != *[[:space:]]* ]] ||
 		die "BENCH_DIR must not contain white space"
@@ -321,8 +350,13 @@ main() {
 	mkdir -p "${BENCH_DIR:-/var/tmp}"
 	work=$(mktemp -d "${BENCH_DIR:-/var/tmp}/hydrafs-bench.XXXXXX")
 	work=$(cd "$work" && pwd -P)
+	base=$work
+	[ -z "${BENCH_LOOP:-}" ] || setup_loop "$BENCH_LOOP"
 	printf 'workload\ttarget\trun\tseconds\n' >"$runs_file"
-	log "scale $scale, $runs runs, targets: $targets, in $work"
+	log "scale $scale, $runs runs, targets: $targets, in $base"
+	load_start=$(cut -d' ' -f1 /proc/loadavg)
+	awk -v l="$load_start" 'BEGIN { exit !(l >= 0.5) }' &&
+		log "load average $load_start: other work on this machine makes times noisy"
 	for wl in $workloads; do
 		for r in $(seq "$runs"); do
 			for t in $targets; do

@@ -878,7 +878,7 @@ static size_t read_all(struct io_dir *d, struct entry *e, size_t max)
 	size_t n = 0;
 	int ret;
 
-	while ((ret = io_readdir(io, d, pos, &name, &type, &next)) == 1) {
+	while ((ret = io_readdir(io, d, pos, &name, &type, &next, NULL)) == 1) {
 		ck_assert_uint_lt(n, max);
 		e[n].name = strdup(name);
 		ck_assert_ptr_nonnull(e[n].name);
@@ -969,11 +969,11 @@ START_TEST(io_readdir_resumes_right_after_an_earlier_position)
 	ck_assert_uint_eq(n, DIR_ENTRIES);
 
 	/* Backwards, so that every call seeks. */
-	ck_assert_int_eq(io_readdir(io, d, e[n - 1].next, &name, &type, &next),
+	ck_assert_int_eq(io_readdir(io, d, e[n - 1].next, &name, &type, &next, NULL),
 			 0);
 	for (size_t k = n - 1; k-- > 0;) {
 		ck_assert_int_eq(io_readdir(io, d, e[k].next, &name, &type,
-					    &next),
+					    &next, NULL),
 				 1);
 		ck_assert_str_eq(name, e[k + 1].name);
 		ck_assert_int_eq(type, e[k + 1].type);
@@ -983,14 +983,14 @@ START_TEST(io_readdir_resumes_right_after_an_earlier_position)
 	/* From the middle on, one call after another. */
 	next = e[n / 2].next;
 	for (size_t k = n / 2 + 1; k < n; k++) {
-		ck_assert_int_eq(io_readdir(io, d, next, &name, &type, &next),
+		ck_assert_int_eq(io_readdir(io, d, next, &name, &type, &next, NULL),
 				 1);
 		ck_assert_str_eq(name, e[k].name);
 	}
-	ck_assert_int_eq(io_readdir(io, d, next, &name, &type, &next), 0);
+	ck_assert_int_eq(io_readdir(io, d, next, &name, &type, &next, NULL), 0);
 
 	/* Position 0 starts over: the same entries in the same order. */
-	ck_assert_int_eq(io_readdir(io, d, 0, &name, &type, &next), 1);
+	ck_assert_int_eq(io_readdir(io, d, 0, &name, &type, &next, NULL), 1);
 	ck_assert_str_eq(name, e[0].name);
 	ck_assert_uint_eq(read_all(d, again, DIR_ENTRIES + 1), n);
 	for (size_t k = 0; k < n; k++) {

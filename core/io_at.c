@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * io calls relative to a dir fd and one name, or on an O_PATH handle of the
+ * object itself: what the FUSE daemon uses, since it holds an O_PATH fd per
+ * inode it has told the kernel about.  A name is one component: never
+ * empty, never '.', '..' or containing '/', never followed when a symlink.
+ */
+#include "config.h"
+
+#include "io_internal.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+static int check_name(const char *name)
+{
+	if (!name[0] || strchr(name, '/') || !strcmp(name, ".") ||
+	    !strcmp(name, ".."))
+		return -EINVAL;
+	return 0;
+}
+
+/* Counts the call, then checks the name. */
+static int enter_name(struct io *io, enum io_kind kind, const char *name)
+{
+	int ret = io_enter(io, kind);
+
+	return ret < 0 ? ret : check_name(name);
+}
+
+/* "/proc/self/fd/N": reaches the object of an O_PATH fd. */
+static void proc_path(char *buf, size_t size, int fd)
+{
+	snprintf(buf, size, "/proc/self/fd/%d", fd);
+}
+
+int io_lookup(struct io *io, int dirfd, const char *name, int *fd_out,
+	      struct stat *st)
+{
+	int fd, ret = enter_name(io, IO_STAT, name);
+
+	if (ret < 0)
+		return ret;
+	fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+int io_fstatat_empty(struct io *io, int fd, struct stat *st)
+{
+	int ret = io_enter(io, IO_STAT);
+
+	if (ret < 0)
+		return ret;
+	return IO_RET(fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW));
+}
+
+int io_openat(struct io *io, int dirfd, const char *name, int flags,
+	      mode_t mode)
+{
+	int fd, ret = enter_name(io, IO_OPEN, name);
+
+	if (ret < 0)
+		return ret;
+	fd = openat(dirfd, name, io_open_flags(flags) | O_NOFOLLOW | O_CLOEXEC,
+		    mode & 07777);
+	return fd < 0 ? -errno : fd;
+}
+
+int io_reopen(struct io *io, int fd, int flags)
+{
+	char p[64];
+	int nfd, ret = io_enter(io, IO_OPEN);
+
+	if (ret < 0)
+		return ret;
+	proc_path(p, sizeof(p), fd);
+	flags = io_open_flags(flags) & ~(O_CREAT | O_EXCL | O_NOFOLLOW);
+	nfd = open(p, flags | O_CLOEXEC);
+	return nfd < 0 ? -errno : nfd;
+}
+
+int io_mkdirat(struct io *io, int dirfd, const char *name, mode_t mode)
+{
+	int ret = enter_name(io, IO_MKDIR, name);
+
+	return ret < 0 ? ret : IO_RET(mkdirat(dirfd, name, mode));
+}
+
+int io_mknodat(struct io *io, int dirfd, const char *name, mode_t mode,
+	       dev_t dev)
+{
+	int ret = enter_name(io, IO_MKNOD, name);
+
+	return ret < 0 ? ret : IO_RET(mknodat(dirfd, name, mode, dev));
+}
+
+int io_symlinkat(struct io *io, const char *target, int dirfd,
+		 const char *name)
+{
+	int ret = enter_name(io, IO_SYMLINK, name);
+
+	return ret < 0 ? ret : IO_RET(symlinkat(target, dirfd, name));
+}
+
+ssize_t io_readlink_fd(struct io *io, int fd, char *buf, size_t size)
+{
+	ssize_t n;
+	int ret = io_enter(io, IO_READLINK);
+
+	if (ret < 0)
+		return ret;
+	if (size == 0)
+		return -EINVAL;
+	n = readlinkat(fd, "", buf, size - 1);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return n;
+}
+
+int io_unlinkat(struct io *io, int dirfd, const char *name, bool is_dir)
+{
+	int ret = enter_name(io, is_dir ? IO_RMDIR : IO_UNLINK, name);
+
+	if (ret < 0)
+		return ret;
+	return IO_RET(unlinkat(dirfd, name, is_dir ? AT_REMOVEDIR : 0));
+}
+
+int io_renameat(struct io *io, int olddir, const char *oldname, int newdir,
+		const char *newname, unsigned int flags)
+{
+	int ret = enter_name(io, IO_RENAME, oldname);
+
+	if (ret < 0 || (ret = check_name(newname)) < 0)
+		return ret;
+	if (flags)
+		return IO_RET(renameat2(olddir, oldname, newdir, newname,
+					flags));
+	return IO_RET(renameat(olddir, oldname, newdir, newname));
+}
+
+int io_link_fd(struct io *io, int fd, int newdir, const char *newname)
+{
+	char p[64];
+	int ret = enter_name(io, IO_LINK, newname);
+
+	if (ret < 0)
+		return ret;
+	/* AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; the proc link does not. */
+	if (linkat(fd, "", newdir, newname, AT_EMPTY_PATH) == 0)
+		return 0;
+	if (errno != ENOENT && errno != EPERM)
+		return -errno;
+	proc_path(p, sizeof(p), fd);
+	return IO_RET(linkat(AT_FDCWD, p, newdir, newname, AT_SYMLINK_FOLLOW));
+}
+
+int io_chmod_fd(struct io *io, int fd, mode_t mode)
+{
+	char p[64];
+	int ret = io_enter(io, IO_CHMOD);
+
+	if (ret < 0)
+		return ret;
+	proc_path(p, sizeof(p), fd);
+	return IO_RET(chmod(p, mode));
+}
+
+int io_chown_fd(struct io *io, int fd, uid_t uid, gid_t gid)
+{
+	int ret = io_enter(io, IO_CHOWN);
+
+	if (ret < 0)
+		return ret;
+	return IO_RET(fchownat(fd, "", uid, gid,
+			       AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW));
+}
+
+int io_truncate_fd(struct io *io, int fd, off_t size)
+{
+	char p[64];
+	int ret = io_enter(io, IO_TRUNCATE);
+
+	if (ret < 0)
+		return ret;
+	proc_path(p, sizeof(p), fd);
+	return IO_RET(truncate(p, size));
+}
+
+int io_utimens_fd(struct io *io, int fd, const struct timespec ts[2])
+{
+	int ret = io_enter(io, IO_UTIMENS);
+
+	if (ret < 0)
+		return ret;
+	return IO_RET(utimensat(fd, "", ts,
+				AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW));
+}
+
+int io_statvfs_fd(struct io *io, int fd, struct statvfs *st)
+{
+	int ret = io_enter(io, IO_STATFS);
+
+	return ret < 0 ? ret : IO_RET(fstatvfs(fd, st));
+}
+
+int io_setxattr_fd(struct io *io, int fd, const char *name,
+		   const void *value, size_t size, int flags)
+{
+	char p[64];
+	int ret = io_enter(io, IO_XATTR);
+
+	if (ret < 0)
+		return ret;
+	proc_path(p, sizeof(p), fd);
+	return IO_RET(setxattr(p, name, value, size, flags));
+}
+
+ssize_t io_getxattr_fd(struct io *io, int fd, const char *name, void *value,
+		       size_t size)
+{
+	char p[64];
+	ssize_t n;
+	int ret = io_enter(io, IO_XATTR);
+
+	if (ret < 0)
+		return ret;
+	proc_path(p, sizeof(p), fd);
+	n = getxattr(p, name, value, size);
+	return n < 0 ? -errno : n;
+}
+
+ssize_t io_listxattr_fd(struct io *io, int fd, char *list, size_t size)
+{
+	char p[64];
+	ssize_t n;
+	int ret = io_enter(io, IO_XATTR);
+
+	if (ret < 0)
+		return ret;
+	proc_path(p, sizeof(p), fd);
+	n = listxattr(p, list, size);
+	return n < 0 ? -errno : n;
+}
+
+int io_removexattr_fd(struct io *io, int fd, const char *name)
+{
+	char p[64];
+	int ret = io_enter(io, IO_XATTR);
+
+	if (ret < 0)
+		return ret;
+	proc_path(p, sizeof(p), fd);
+	return IO_RET(removexattr(p, name));
+}

@@ -1,0 +1,332 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Names and attributes: lookup, forget, getattr, setattr, links, mknod... */
+#include "config.h"
+
+#include "fs.h"
+#include "kernel.h"
+
+#include "core/perm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <string.h>
+#include <unistd.h>
+
+int fs_lookup_entry(fuse_req_t req, struct fs_inode *parent,
+		    const char *name, struct fuse_entry_param *e)
+{
+	struct hydrafs *h = fs_of(req);
+	struct fs_inode *inode;
+	struct stat st;
+	int fd, ret;
+
+	ret = io_lookup(h->io, parent->fd, name, &fd, &st);
+	if (ret < 0)
+		return ret;
+	inode = fs_inodes_get(&h->inodes, fd, &st);
+	if (!inode)
+		return -ENOMEM;
+	memset(e, 0, sizeof(*e));
+	e->ino = (uintptr_t)inode;
+	e->attr = st;
+	e->attr_timeout = h->attr_timeout;
+	e->entry_timeout = h->entry_timeout;
+	return 0;
+}
+
+static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fuse_entry_param e;
+	int ret = fs_lookup_entry(req, fs_inode(req, parent), name, &e);
+
+	if (ret < 0)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+static void fs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	if (ino != FUSE_ROOT_ID)
+		fs_inodes_forget(&fs_of(req)->inodes, fs_inode(req, ino),
+				 nlookup);
+	fuse_reply_none(req);
+}
+
+static void fs_forget_multi(fuse_req_t req, size_t count,
+			    struct fuse_forget_data *forgets)
+{
+	for (size_t i = 0; i < count; i++)
+		if (forgets[i].ino != FUSE_ROOT_ID)
+			fs_inodes_forget(&fs_of(req)->inodes,
+					 fs_inode(req, forgets[i].ino),
+					 forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static int stat_of(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+		   struct stat *st)
+{
+	struct hydrafs *h = fs_of(req);
+
+	if (fi && fi->fh)
+		return io_fstat(h->io, fs_file_of(fi)->fd, st);
+	return io_fstatat_empty(h->io, fs_inode(req, ino)->fd, st);
+}
+
+static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct stat st;
+	int ret = stat_of(req, ino, fi, &st);
+
+	if (ret < 0)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_attr(req, &st, fs_of(req)->attr_timeout);
+}
+
+static void times_of(const struct stat *attr, int valid, struct timespec ts[2])
+{
+	ts[0].tv_sec = 0;
+	ts[1].tv_sec = 0;
+	ts[0].tv_nsec = UTIME_OMIT;
+	ts[1].tv_nsec = UTIME_OMIT;
+	if (valid & FUSE_SET_ATTR_ATIME_NOW)
+		ts[0].tv_nsec = UTIME_NOW;
+	else if (valid & FUSE_SET_ATTR_ATIME)
+		ts[0] = attr->st_atim;
+	if (valid & FUSE_SET_ATTR_MTIME_NOW)
+		ts[1].tv_nsec = UTIME_NOW;
+	else if (valid & FUSE_SET_ATTR_MTIME)
+		ts[1] = attr->st_mtim;
+}
+
+static int setattr(fuse_req_t req, struct fs_inode *inode, struct stat *attr,
+		   int valid, struct fuse_file_info *fi)
+{
+	struct io *io = fs_of(req)->io;
+	int fd = fi && fi->fh ? fs_file_of(fi)->fd : -1;
+	int ret = 0;
+
+	if (valid & FUSE_SET_ATTR_MODE)
+		ret = fd >= 0 ? io_fchmod(io, fd, attr->st_mode)
+			      : io_chmod_fd(io, inode->fd, attr->st_mode);
+	if (ret == 0 && (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))) {
+		uid_t uid = valid & FUSE_SET_ATTR_UID ? attr->st_uid : (uid_t)-1;
+		gid_t gid = valid & FUSE_SET_ATTR_GID ? attr->st_gid : (gid_t)-1;
+
+		ret = io_chown_fd(io, inode->fd, uid, gid);
+	}
+	if (ret == 0 && (valid & FUSE_SET_ATTR_SIZE)) {
+		ret = fd >= 0 ? io_ftruncate(io, fd, attr->st_size)
+			      : io_truncate_fd(io, inode->fd, attr->st_size);
+		if (ret == 0)
+			ret = fs_kill_suidgid(io, inode->fd);
+	}
+	if (ret == 0 && (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
+				  FUSE_SET_ATTR_ATIME_NOW |
+				  FUSE_SET_ATTR_MTIME_NOW))) {
+		struct timespec ts[2];
+
+		times_of(attr, valid, ts);
+		ret = fd >= 0 ? io_futimens(io, fd, ts)
+			      : io_utimens_fd(io, inode->fd, ts);
+	}
+	return ret;
+}
+
+static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		       int valid, struct fuse_file_info *fi)
+{
+	struct stat st;
+	int ret = setattr(req, fs_inode(req, ino), attr, valid, fi);
+
+	if (ret == 0)
+		ret = stat_of(req, ino, fi, &st);
+	if (ret < 0)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_attr(req, &st, fs_of(req)->attr_timeout);
+}
+
+static void fs_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	char buf[PATH_MAX + 1];
+	ssize_t n = io_readlink_fd(fs_of(req)->io, fs_inode(req, ino)->fd, buf,
+				   sizeof(buf));
+
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_readlink(req, buf);
+}
+
+/*
+ * A new entry made by the daemon running as root belongs to the caller, and
+ * to the parent's group in a set-group-ID dir (the kernel already gave it
+ * that group), as when the caller makes it on a local filesystem.
+ */
+static int give_to_caller(fuse_req_t req, struct fs_inode *parent,
+			  struct fuse_entry_param *e)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct hydrafs *h = fs_of(req);
+	struct fs_inode *inode = (struct fs_inode *)(uintptr_t)e->ino;
+	struct stat pst;
+	gid_t gid = ctx->gid;
+	int ret;
+
+	if (!h->is_root || (ctx->uid == 0 && ctx->gid == 0))
+		return 0;
+	ret = io_fstatat_empty(h->io, parent->fd, &pst);
+	if (ret < 0)
+		return ret;
+	if (pst.st_mode & S_ISGID)
+		gid = (gid_t)-1;
+	ret = io_chown_fd(h->io, inode->fd, ctx->uid, gid);
+	if (ret < 0)
+		return ret;
+	return io_fstatat_empty(h->io, inode->fd, &e->attr);
+}
+
+/* Replies to a request that made @name in @parent (made is 0 or -errno). */
+static void reply_made(fuse_req_t req, struct fs_inode *parent,
+		       const char *name, int made, bool is_dir)
+{
+	struct hydrafs *h = fs_of(req);
+	struct fuse_entry_param e;
+	int ret = made;
+
+	if (ret == 0)
+		ret = fs_lookup_entry(req, parent, name, &e);
+	if (made == 0 && ret == 0) {
+		ret = give_to_caller(req, parent, &e);
+		if (ret < 0)
+			fs_inodes_forget(&h->inodes,
+					 (struct fs_inode *)(uintptr_t)e.ino, 1);
+	}
+	if (made == 0 && ret < 0)
+		io_unlinkat(h->io, parent->fd, name, is_dir);
+	if (ret < 0)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+static void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode, dev_t rdev)
+{
+	struct fs_inode *p = fs_inode(req, parent);
+
+	reply_made(req, p, name,
+		   io_mknodat(fs_of(req)->io, p->fd, name, mode, rdev), false);
+}
+
+static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode)
+{
+	struct fs_inode *p = fs_inode(req, parent);
+
+	reply_made(req, p, name, io_mkdirat(fs_of(req)->io, p->fd, name, mode),
+		   true);
+}
+
+static void fs_symlink(fuse_req_t req, const char *target, fuse_ino_t parent,
+		       const char *name)
+{
+	struct fs_inode *p = fs_inode(req, parent);
+
+	reply_made(req, p, name,
+		   io_symlinkat(fs_of(req)->io, target, p->fd, name), false);
+}
+
+static void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+		    const char *newname)
+{
+	struct fs_inode *p = fs_inode(req, newparent);
+	struct fuse_entry_param e;
+	int ret = io_link_fd(fs_of(req)->io, fs_inode(req, ino)->fd, p->fd,
+			     newname);
+
+	if (ret == 0)
+		ret = fs_lookup_entry(req, p, newname, &e);
+	if (ret < 0)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, -io_unlinkat(fs_of(req)->io,
+					 fs_inode(req, parent)->fd, name,
+					 false));
+}
+
+static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, -io_unlinkat(fs_of(req)->io,
+					 fs_inode(req, parent)->fd, name,
+					 true));
+}
+
+static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      fuse_ino_t newparent, const char *newname,
+		      unsigned int flags)
+{
+	fuse_reply_err(req, -io_renameat(fs_of(req)->io,
+					 fs_inode(req, parent)->fd, name,
+					 fs_inode(req, newparent)->fd, newname,
+					 flags));
+}
+
+static void fs_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs st;
+	int ret = io_statvfs_fd(fs_of(req)->io, fs_inode(req, ino)->fd, &st);
+
+	if (ret < 0)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_statfs(req, &st);
+}
+
+/* Only asked without default_permissions: answer for the caller. */
+static void fs_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	gid_t groups[64];
+	struct stat st;
+	int n, ret;
+
+	ret = io_fstatat_empty(fs_of(req)->io, fs_inode(req, ino)->fd, &st);
+	if (ret == 0 && mask != F_OK) {
+		n = fuse_req_getgroups(req, 64, groups);
+		if (n < 0 || n > 64)
+			n = 0;
+		if (!perm_allows(&st, ctx->uid, ctx->gid, groups, n, mask))
+			ret = -EACCES;
+	}
+	fuse_reply_err(req, -ret);
+}
+
+void fs_init_ops_entry(struct fuse_lowlevel_ops *ops)
+{
+	ops->lookup = fs_lookup;
+	ops->forget = fs_forget;
+	ops->forget_multi = fs_forget_multi;
+	ops->getattr = fs_getattr;
+	ops->setattr = fs_setattr;
+	ops->readlink = fs_readlink;
+	ops->mknod = fs_mknod;
+	ops->mkdir = fs_mkdir;
+	ops->symlink = fs_symlink;
+	ops->link = fs_link;
+	ops->unlink = fs_unlink;
+	ops->rmdir = fs_rmdir;
+	ops->rename = fs_rename;
+	ops->statfs = fs_statfs;
+	ops->access = fs_access;
+}

@@ -1,0 +1,14 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# The mount behaves like a plain dir for:
+# setxattr/getxattr/listxattr/removexattr, XATTR_CREATE/XATTR_REPLACE, ERANGE,
+# ENODATA.
+# opcheck.py runs its "xattr" group on a plain dir and on the mount; the outputs
+# must be identical, and after the unmount so must the two trees.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "${TESTDIR:-$(dirname "$0")}/lib.sh"
+
+mount_fs
+opcheck_compare xattr
+unmount_fs
+tree_compare xattr
