@@ -230,7 +230,7 @@ static void check_paths(struct options *o)
 	int fd;
 
 	check_dir("backing dir", o->backing, false);
-	check_dir("mount point", o->mountpoint, !o->nonempty);
+	check_dir("mount point", o->mountpoint, false);
 	if (!realpath(o->backing, b))
 		die(1, "backing dir '%s': %s", o->backing, strerror(errno));
 	if (!realpath(o->mountpoint, m))
@@ -244,6 +244,8 @@ static void check_paths(struct options *o)
 	if (is_inside(b, m))
 		die(1, "backing dir '%s' is inside the mount point '%s'",
 		    o->backing, o->mountpoint);
+	if (!o->nonempty)
+		check_dir("mount point", o->mountpoint, true);
 	free(o->backing);
 	free(o->mountpoint);
 	o->backing = strdup(b);

@@ -84,10 +84,18 @@ expect_error unknown-option "$BACKING" "$MNT" -f -o bogus_option
 assert_eq "" "$(ls -A "$MNT")" "mount point untouched"
 
 if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null; then
+	# A private mount namespace where /dev/fuse is /dev/null.  In a chroot
+	# "/" is no mount point, so make /dev private instead; never bind
+	# anything unless the namespace is private (it would reach the host).
 	# shellcheck disable=SC2016 # expanded by the inner bash
-	run nodevfuse unshare -m bash -c \
-		'mount --bind /dev/null /dev/fuse && exec "$0" "$1" "$2" -f' \
+	run nodevfuse unshare -m --propagation unchanged bash -c \
+		'{ mount --make-rprivate / 2>/dev/null ||
+		   mount --make-rprivate /dev; } || exit 200
+		 mount --bind /dev/null /dev/fuse && exec "$0" "$1" "$2" -f' \
 		"$HYDRAFS" "$BACKING" "$MNT"
+	if [ "$rc" -eq 200 ]; then
+		hard_error "cannot make a private mount namespace for the /dev/fuse case"
+	fi
 	if [ "$rc" -eq 0 ] || [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
 		fail "unusable /dev/fuse: exit status $rc"
 	fi
