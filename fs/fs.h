@@ -42,6 +42,12 @@ struct fs_inodes {
 	size_t count;
 };
 
+/* An open file: the backing fd, on the list of open files. */
+struct fs_file {
+	int fd;
+	struct fs_file *prev, *next;
+};
+
 struct hydrafs {
 	struct io *io;
 	struct fs_inode root;	/* the backing dir; fd borrowed from io */
@@ -49,11 +55,12 @@ struct hydrafs {
 	double entry_timeout;	/* seconds the kernel may cache names */
 	double attr_timeout;	/* seconds the kernel may cache attributes */
 	bool is_root;		/* the daemon runs as root */
-};
-
-/* An open file: the backing fd. */
-struct fs_file {
-	int fd;
+	/*
+	 * Open files, so that the ones the kernel never releases (a lazy
+	 * unmount with files still open) are closed at exit.
+	 */
+	pthread_mutex_t files_lock;
+	struct fs_file files;	/* list head */
 };
 
 static inline struct hydrafs *fs_of(fuse_req_t req)
@@ -96,6 +103,9 @@ int fs_lookup_entry(fuse_req_t req, struct fs_inode *parent,
  * (see kernel.h).
  */
 int fs_kill_suidgid(struct io *io, int fd);
+
+/* Closes every file still open, at exit. */
+void fs_files_release(struct hydrafs *h);
 
 void fs_init_ops_entry(struct fuse_lowlevel_ops *ops);
 void fs_init_ops_file(struct fuse_lowlevel_ops *ops);

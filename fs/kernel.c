@@ -39,35 +39,47 @@ static void note_request(const void *buf, size_t len)
 
 	kill_requested = false;
 	switch (in->opcode) {
-	case FUSE_INIT:
-		if (arglen >= offsetof(struct fuse_init_in, flags) +
-				      sizeof(uint32_t)) {
-			const struct fuse_init_in *init = (const void *)arg;
+	case FUSE_INIT: {
+		struct fuse_init_in init;
 
-			atomic_store(&init_offers_killpriv,
-				     init->flags & FUSE_HANDLE_KILLPRIV_V2);
-			atomic_store(&init_unique, in->unique);
-		}
+		if (arglen < offsetof(struct fuse_init_in, flags) +
+				     sizeof(init.flags))
+			break;
+		memcpy(&init.flags, arg + offsetof(struct fuse_init_in, flags),
+		       sizeof(init.flags));
+		atomic_store(&init_offers_killpriv,
+			     init.flags & FUSE_HANDLE_KILLPRIV_V2);
+		atomic_store(&init_unique, in->unique);
 		break;
-	case FUSE_WRITE:
-		if (arglen >= sizeof(struct fuse_write_in))
-			kill_requested = ((const struct fuse_write_in *)arg)
-						 ->write_flags &
-					 FUSE_WRITE_KILL_SUIDGID;
+	}
+	case FUSE_WRITE: {
+		struct fuse_write_in w;
+
+		if (arglen < sizeof(w))
+			break;
+		memcpy(&w, arg, sizeof(w));
+		kill_requested = w.write_flags & FUSE_WRITE_KILL_SUIDGID;
 		break;
-	case FUSE_SETATTR:
-		if (arglen >= sizeof(struct fuse_setattr_in))
-			kill_requested = ((const struct fuse_setattr_in *)arg)
-						 ->valid &
-					 FATTR_KILL_SUIDGID;
+	}
+	case FUSE_SETATTR: {
+		struct fuse_setattr_in a;
+
+		if (arglen < sizeof(a))
+			break;
+		memcpy(&a, arg, sizeof(a));
+		kill_requested = a.valid & FATTR_KILL_SUIDGID;
 		break;
+	}
 	case FUSE_OPEN:
-	case FUSE_CREATE:
-		if (arglen >= sizeof(struct fuse_open_in))
-			kill_requested = ((const struct fuse_open_in *)arg)
-						 ->open_flags &
-					 FUSE_OPEN_KILL_SUIDGID;
+	case FUSE_CREATE: {
+		struct fuse_open_in o;
+
+		if (arglen < sizeof(o))
+			break;
+		memcpy(&o, arg, sizeof(o));
+		kill_requested = o.open_flags & FUSE_OPEN_KILL_SUIDGID;
 		break;
+	}
 	}
 }
 

@@ -29,15 +29,21 @@ int fs_kill_suidgid(struct io *io, int fd)
 	return io_chmod_fd(io, fd, st.st_mode & 07777 & ~kill);
 }
 
-static int file_install(struct io *io, int fd, struct fuse_file_info *fi)
+static int file_install(struct hydrafs *h, int fd, struct fuse_file_info *fi)
 {
 	struct fs_file *f = malloc(sizeof(*f));
 
 	if (!f) {
-		io_close(io, fd);
+		io_close(h->io, fd);
 		return -ENOMEM;
 	}
 	f->fd = fd;
+	pthread_mutex_lock(&h->files_lock);
+	f->next = h->files.next;
+	f->prev = &h->files;
+	f->next->prev = f;
+	h->files.next = f;
+	pthread_mutex_unlock(&h->files_lock);
 	fi->fh = (uintptr_t)f;
 	/*
 	 * O_DIRECT was accepted by the backing fs (so its errno is the
@@ -79,7 +85,7 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (ret == 0)
 		ret = fs_lookup_entry(req, p, name, &e);
 	if (ret == 0) {
-		ret = file_install(h->io, fd, fi);
+		ret = file_install(h, fd, fi);
 		if (ret < 0)
 			fs_inodes_forget(&h->inodes,
 					 (struct fs_inode *)(uintptr_t)e.ino, 1);
@@ -109,7 +115,7 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (fi->flags & O_TRUNC)
 		ret = fs_kill_suidgid(h->io, inode->fd);
 	if (ret == 0)
-		ret = file_install(h->io, fd, fi);
+		ret = file_install(h, fd, fi);
 	else
 		io_close(h->io, fd);
 	if (ret < 0)
@@ -185,12 +191,33 @@ static void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fuse_reply_err(req, -io_flush(fs_of(req)->io, fs_file_of(fi)->fd));
 }
 
+static void file_unlink(struct hydrafs *h, struct fs_file *f)
+{
+	pthread_mutex_lock(&h->files_lock);
+	f->prev->next = f->next;
+	f->next->prev = f->prev;
+	pthread_mutex_unlock(&h->files_lock);
+}
+
+void fs_files_release(struct hydrafs *h)
+{
+	while (h->files.next != &h->files) {
+		struct fs_file *f = h->files.next;
+
+		file_unlink(h, f);
+		io_close(h->io, f->fd);
+		free(f);
+	}
+}
+
 static void fs_release(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
+	struct hydrafs *h = fs_of(req);
 	struct fs_file *f = fs_file_of(fi);
 
-	io_close(fs_of(req)->io, f->fd);
+	file_unlink(h, f);
+	io_close(h->io, f->fd);
 	free(f);
 	fuse_reply_err(req, 0);
 }
