@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "fs.h"
+#include "options.h"
 #include "kernel.h"
 
 #include <dirent.h>
@@ -19,51 +20,6 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#define EXIT_USAGE 2
-
-struct options {
-	char *backing;
-	char *mountpoint;
-	int foreground;
-	int debug;
-	int single_thread;
-	int nonempty;
-	int allow_other;
-	int default_permissions;
-	double entry_timeout;
-	double attr_timeout;
-	int show_help;
-	int show_version;
-	int bad_arg;
-};
-
-enum {
-	KEY_HELP,
-	KEY_VERSION,
-	KEY_FOREGROUND,
-	KEY_DEBUG,
-	KEY_SINGLE,
-	KEY_ALLOW_OTHER,
-	KEY_DEFAULT_PERMISSIONS,
-};
-
-#define OPT(t, f, v) { t, offsetof(struct options, f), v }
-static const struct fuse_opt opt_spec[] = {
-	OPT("nonempty", nonempty, 1),
-	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
-	FUSE_OPT_KEY("default_permissions", KEY_DEFAULT_PERMISSIONS),
-	OPT("entry_timeout=%lf", entry_timeout, 0),
-	OPT("attr_timeout=%lf", attr_timeout, 0),
-	FUSE_OPT_KEY("-h", KEY_HELP),
-	FUSE_OPT_KEY("--help", KEY_HELP),
-	FUSE_OPT_KEY("-V", KEY_VERSION),
-	FUSE_OPT_KEY("--version", KEY_VERSION),
-	FUSE_OPT_KEY("-f", KEY_FOREGROUND),
-	FUSE_OPT_KEY("-d", KEY_DEBUG),
-	FUSE_OPT_KEY("debug", KEY_DEBUG),
-	FUSE_OPT_KEY("-s", KEY_SINGLE),
-	FUSE_OPT_END
-};
 
 static void usage(FILE *out)
 {
@@ -137,57 +93,6 @@ die(int code, const char *fmt, ...)
 	exit(code);
 }
 
-static int opt_proc(void *data, const char *arg, int key,
-		    struct fuse_args *outargs)
-{
-	struct options *o = data;
-
-	switch (key) {
-	case FUSE_OPT_KEY_NONOPT:
-		if (!o->backing)
-			o->backing = strdup(arg);
-		else if (!o->mountpoint)
-			o->mountpoint = strdup(arg);
-		else if (!o->bad_arg)
-			o->bad_arg = 1, fprintf(stderr,
-				"hydrafs: unexpected argument '%s'\n", arg);
-		return 0;
-	case FUSE_OPT_KEY_OPT:
-		if (arg[0] == '-' && strcmp(arg, "-o")) {
-			if (!o->bad_arg)
-				fprintf(stderr,
-					"hydrafs: unknown option '%s' (see hydrafs --help)\n",
-					arg);
-			o->bad_arg = 1;
-			return 0;
-		}
-		return 1;
-	case KEY_HELP:
-		o->show_help = 1;
-		return 0;
-	case KEY_VERSION:
-		o->show_version = 1;
-		return 0;
-	case KEY_FOREGROUND:
-		o->foreground = 1;
-		return 0;
-	case KEY_DEBUG:
-		o->debug = o->foreground = 1;
-		return 1;
-	case KEY_SINGLE:
-		o->single_thread = 1;
-		return 0;
-	/* Noted, and kept for libfuse. */
-	case KEY_ALLOW_OTHER:
-		o->allow_other = 1;
-		return 1;
-	case KEY_DEFAULT_PERMISSIONS:
-		o->default_permissions = 1;
-		return 1;
-	}
-	return 1;
-}
-
 /* Exits with a one-line message when @path is not a usable directory. */
 static void check_dir(const char *what, const char *path, bool must_be_empty)
 {
@@ -224,7 +129,7 @@ static bool is_inside(const char *inner, const char *outer)
 }
 
 /* Replaces the paths by absolute ones: the daemon leaves its cwd. */
-static void check_paths(struct options *o)
+static void check_paths(struct fs_options *o)
 {
 	char b[PATH_MAX], m[PATH_MAX];
 	struct stat st;
@@ -294,7 +199,7 @@ int main(int argc, char *argv[])
 	 * so the sanitizer build's leak check holds for the daemon's own work.
 	 */
 	static struct fuse_args args;
-	static struct options o = { .entry_timeout = 1.0, .attr_timeout = 1.0 };
+	static struct fs_options o = { .entry_timeout = 1.0, .attr_timeout = 1.0 };
 	static struct hydrafs h;
 	struct fuse_loop_config *loop_cfg;
 	struct fuse_session *se;
@@ -307,7 +212,7 @@ int main(int argc, char *argv[])
 	pthread_mutex_init(&h.files_lock, NULL);
 	umask(0);
 	fuse_set_log_func(log_to_stderr);
-	if (fuse_opt_parse(&args, &o, opt_spec, opt_proc) < 0)
+	if (fs_options_parse(&args, &o) < 0)
 		return EXIT_USAGE;
 	if (o.show_help || o.show_version) {
 		if (o.show_help)

@@ -14,7 +14,7 @@ cc=${FUZZ_CC:-clang}
 command -v "$cc" >/dev/null || { echo "fuzz: '$cc' not found (Debian package clang)" >&2; exit 2; }
 mkdir -p "$out"
 
-core_sources=(core/io.c core/perm.c)
+core_sources=(core/io.c core/io_at.c core/perm.c)
 flags=(-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 	-I"$src" -I"$build" $(pkg-config --cflags libxxhash))
 libs=($(pkg-config --libs libxxhash) -lcsv)
@@ -28,13 +28,21 @@ fi
 status=0
 for t in "${targets[@]}"; do
 	bin=$out/$t
-	"$cc" "${flags[@]}" "$src/tests/fuzz/$t.c" "${core_sources[@]/#/$src/}" \
-		-o "$bin" "${libs[@]}"
+	# A target names what it needs beyond core/ in its header comment.
+	extra=$(sed -n 's|.*fuzz-sources: *||p' "$src/tests/fuzz/$t.c")
+	pkgs=$(sed -n 's|.*fuzz-pkg: *||p' "$src/tests/fuzz/$t.c")
+	extra_src=()
+	for f in $extra; do extra_src+=("$src/$f"); done
+	# shellcheck disable=SC2046,SC2086 # pkg-config output is word lists
+	"$cc" "${flags[@]}" ${pkgs:+$(pkg-config --cflags $pkgs)} \
+		"$src/tests/fuzz/$t.c" "${core_sources[@]/#/$src/}" \
+		"${extra_src[@]}" -o "$bin" "${libs[@]}" \
+		${pkgs:+$(pkg-config --libs $pkgs)}
 	corpus=$out/$t.corpus
 	mkdir -p "$corpus"
 	[ -d "$src/tests/fuzz/seeds/$t" ] && cp -n "$src/tests/fuzz/seeds/$t"/* "$corpus"/ 2>/dev/null || true
 	echo "fuzz: $t for ${secs}s"
-	if ! "$bin" -max_total_time="$secs" -max_len=4096 -print_final_stats=0 \
+	if ! "$bin" -max_total_time="$secs" -max_len=4096 -print_final_stats=0 -close_fd_mask=2 \
 		-artifact_prefix="$out/$t-" "$corpus" >"$out/$t.log" 2>&1; then
 		echo "fuzz: $t FAILED:" >&2
 		tail -n 40 "$out/$t.log" >&2
