@@ -4,8 +4,8 @@
 # examples, in one run on one backing disk, and prints median times and ratios.
 #   tests/bench/run.sh            (or `make bench`; see tests/bench/README.md)
 # Environment:
-#   HYDRAFS=PATH        the daemon (default: fs/hydrafs next to this tree); when
-#                       missing, passthrough_ll stands in for it, labelled so
+#   HYDRAFS=PATH        the daemon (default: fs/hydrafs of this tree; when that
+#                       is missing, passthrough_ll stands in for it, labelled so)
 #   HYDRAFS_OPTS=OPTS   passed to it as -o OPTS
 #   BENCH_BUILD=DIR     where to build the driver and examples (default: temp dir)
 #   BENCH_DIR=DIR       where the work dir goes (default /var/tmp)
@@ -341,6 +341,7 @@ main() {
 
 	standin=0
 	if [ ! -x "$hydrafs" ]; then
+		[ -z "${HYDRAFS:-}" ] || die "HYDRAFS '$HYDRAFS' is not an executable"
 		standin=1
 		case " $targets " in *" hydrafs "*)
 			log "$hydrafs not found: passthrough_ll stands in for hydrafs" ;;

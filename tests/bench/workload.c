@@ -87,22 +87,25 @@ static void fill_random(char *buf, size_t len)
  */
 static void fill_text(char *buf, size_t len, long tag)
 {
-	static const char words[] = "the quick brown fox jumps over the lazy dog ";
+	static const char words[] = "the quick brown fox jumps over a dog ";
 	size_t off = 0;
 	long line = 0;
 
 	while (off < len) {
-		size_t n = len - off < LINE_LEN ? len - off : LINE_LEN;
+		size_t end = off + LINE_LEN < len ? off + LINE_LEN : len;
 		char head[32];
 		size_t i, h;
 
 		h = (size_t)snprintf(head, sizeof(head), "%08ld %06ld ", tag,
 				     line++);
-		for (i = 0; i + 1 < n; i++)
-			buf[off + i] = i < h ? head[i] :
-					       words[i % (sizeof(words) - 1)];
-		buf[off + n - 1] = '\n';
-		off += n;
+		for (i = 0; off + i + 1 < end; i++) {
+			if (i < h)
+				buf[off + i] = head[i];
+			else
+				buf[off + i] = words[i % (sizeof(words) - 1)];
+		}
+		buf[end - 1] = '\n';
+		off = end;
 	}
 }
 
@@ -153,7 +156,7 @@ static char *alloc_or_die(size_t len)
 	return p;
 }
 
-/* Writes @mib MiB of random data to @path in 1 MiB writes; optionally fsyncs. */
+/* Writes @mib MiB of random data to @path, 1 MiB a write; fsyncs if @sync. */
 static void write_file(const char *path, long mib, bool sync)
 {
 	char *buf = alloc_or_die(MIB);
@@ -239,8 +242,8 @@ static void do_seqread(void)
 	report(NULL, now() - t0);
 
 	if (total != (long long)mib * MIB) {
-		fprintf(stderr, "workload: read %lld bytes of '%s', expected %lld\n",
-			total, path, (long long)mib * MIB);
+		fprintf(stderr, "workload: read %lld of %lld bytes of '%s'\n",
+			total, (long long)mib * MIB, path);
 		exit(1);
 	}
 	free(buf);
@@ -310,8 +313,8 @@ static void do_smallfiles(void)
 				int fd;
 
 				small_path(path, sizeof(path), a, b, f);
-				fd = open_or_die(path, O_WRONLY | O_CREAT |
-							       O_EXCL);
+				fd = open_or_die(path,
+						 O_WRONLY | O_CREAT | O_EXCL);
 				write_all(fd, buf, sizeof(buf), path);
 				close_or_die(fd, path);
 			}
@@ -328,9 +331,9 @@ static void do_smallfiles(void)
 				if (stat(path, &st) < 0)
 					die("stat", path);
 				if (st.st_size != SMALL_SIZE) {
-					fprintf(stderr, "workload: '%s' has "
-						"%lld bytes\n", path,
-						(long long)st.st_size);
+					fprintf(stderr,
+						"workload: '%s': %lld bytes\n",
+						path, (long long)st.st_size);
 					exit(1);
 				}
 			}

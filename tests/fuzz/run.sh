@@ -15,9 +15,11 @@ command -v "$cc" >/dev/null || { echo "fuzz: '$cc' not found (Debian package cla
 mkdir -p "$out"
 
 core_sources=(core/io.c core/io_at.c core/perm.c)
-flags=(-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-	-I"$src" -I"$build" $(pkg-config --cflags libxxhash))
-libs=($(pkg-config --libs libxxhash) -lcsv)
+read -ra xxh_cflags <<<"$(pkg-config --cflags libxxhash)"
+read -ra xxh_libs <<<"$(pkg-config --libs libxxhash)"
+flags=(-g -O1 "-fsanitize=fuzzer,address,undefined" -fno-sanitize-recover=all
+	-I"$src" -I"$build" "${xxh_cflags[@]}")
+libs=("${xxh_libs[@]}" -lcsv)
 
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
@@ -40,7 +42,9 @@ for t in "${targets[@]}"; do
 		${pkgs:+$(pkg-config --libs $pkgs)}
 	corpus=$out/$t.corpus
 	mkdir -p "$corpus"
-	[ -d "$src/tests/fuzz/seeds/$t" ] && cp -n "$src/tests/fuzz/seeds/$t"/* "$corpus"/ 2>/dev/null || true
+	if [ -d "$src/tests/fuzz/seeds/$t" ]; then
+		cp -n "$src/tests/fuzz/seeds/$t"/* "$corpus"/
+	fi
 	echo "fuzz: $t for ${secs}s"
 	if ! "$bin" -max_total_time="$secs" -max_len=4096 -print_final_stats=0 -close_fd_mask=2 \
 		-artifact_prefix="$out/$t-" "$corpus" >"$out/$t.log" 2>&1; then

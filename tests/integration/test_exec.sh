@@ -10,6 +10,7 @@
 need_cmd sleep cp
 mount_fs
 
+# shellcheck disable=SC2016 # the script's own $1
 printf '#!/bin/sh\necho "ran with $1"\n' >"$MNT/hello.sh"
 chmod 755 "$MNT/hello.sh"
 assert_eq "ran with x" "$("$MNT/hello.sh" x)" "a script run from the mount"
