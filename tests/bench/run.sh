@@ -358,9 +358,14 @@ main() {
 	load_start=$(cut -d' ' -f1 /proc/loadavg)
 	awk -v l="$load_start" 'BEGIN { exit !(l >= 0.5) }' &&
 		log "load average $load_start: other work on this machine makes times noisy"
+	# The order of the targets turns by one each run, so that none always
+	# follows the same other (whose deletes and writeback still load the
+	# disk when the next one starts).
+	read -ra tlist <<<"$targets"
 	for wl in $workloads; do
 		for r in $(seq "$runs"); do
-			for t in $targets; do
+			for ((i = 0; i < ${#tlist[@]}; i++)); do
+				t=${tlist[(i + r - 1) % ${#tlist[@]}]}
 				log "$wl: run $r on $t"
 				run_one "$wl" "$t" "$r"
 			done
