@@ -156,6 +156,25 @@ ssize_t io_getxattr_fd(struct io *io, int fd, const char *name, void *value,
 ssize_t io_listxattr_fd(struct io *io, int fd, char *list, size_t size);
 int io_removexattr_fd(struct io *io, int fd, const char *name);
 
+/*
+ * The path, relative to the backing dir, of the object behind O_PATH handle
+ * @fd, into @buf; -ENOENT when it was deleted or is outside the dir.
+ */
+int io_relpath(struct io *io, int fd, char *buf, size_t size);
+
+/*
+ * Makes @dst_fd's content a copy of @src_fd's (both open files): a reflink
+ * (FICLONE) where the filesystem shares blocks, else copy_file_range.
+ */
+int io_clone(struct io *io, int src_fd, int dst_fd);
+
+/* Syncs the dir behind handle @dirfd (an O_PATH fd will do). */
+int io_fsync_dir(struct io *io, int dirfd);
+
+int io_fsetxattr(struct io *io, int fd, const char *name, const void *value,
+		 size_t size, int flags);
+int io_fremovexattr(struct io *io, int fd, const char *name);
+
 /* Directory streams (opendir/readdir through one call kind: IO_READDIR). */
 struct io_dir;
 int io_opendir(struct io *io, const char *path, struct io_dir **out);

@@ -10,8 +10,11 @@
 #include "io_internal.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -264,4 +267,105 @@ int io_removexattr_fd(struct io *io, int fd, const char *name)
 		return ret;
 	proc_path(p, sizeof(p), fd);
 	return IO_RET(removexattr(p, name));
+}
+
+int io_relpath(struct io *io, int fd, char *buf, size_t size)
+{
+	char p[64], root[PATH_MAX], path[PATH_MAX];
+	ssize_t rn, n;
+	int ret = io_enter(io, IO_STAT);
+
+	if (ret < 0)
+		return ret;
+	proc_path(p, sizeof(p), io->rootfd);
+	rn = readlink(p, root, sizeof(root) - 1);
+	proc_path(p, sizeof(p), fd);
+	n = readlink(p, path, sizeof(path) - 1);
+	if (rn < 0 || n < 0)
+		return -errno;
+	root[rn] = '\0';
+	path[n] = '\0';
+	if (n >= 10 && !strcmp(path + n - 10, " (deleted)"))
+		return -ENOENT;
+	if (!strcmp(root, "/"))
+		rn = 0;
+	if (strncmp(path, root, (size_t)rn) || (path[rn] && path[rn] != '/'))
+		return -ENOENT;
+	if (!path[rn])
+		return snprintf(buf, size, ".") < (int)size ? 0 : -ENAMETOOLONG;
+	if (strlen(path + rn + 1) >= size)
+		return -ENAMETOOLONG;
+	strcpy(buf, path + rn + 1);
+	return 0;
+}
+
+int io_clone(struct io *io, int src_fd, int dst_fd)
+{
+	off_t in = 0, out = 0;
+	struct stat st;
+	ssize_t n;
+	int ret = io_enter(io, IO_COPY);
+
+	if (ret < 0)
+		return ret;
+	if (ioctl(dst_fd, FICLONE, src_fd) == 0)
+		return 0;
+	if (fstat(src_fd, &st) < 0)
+		return -errno;
+	/* Data extents only, so that holes stay holes; then the size. */
+	for (;;) {
+		off_t data = lseek(src_fd, in, SEEK_DATA), hole;
+
+		if (data < 0) {
+			if (errno == ENXIO)
+				break;
+			return -errno;
+		}
+		hole = lseek(src_fd, data, SEEK_HOLE);
+		if (hole < 0)
+			return -errno;
+		in = out = data;
+		while (in < hole) {
+			n = copy_file_range(src_fd, &in, dst_fd, &out,
+					    (size_t)(hole - in), 0);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return -errno;
+			if (n == 0)
+				break;
+		}
+		if (in < hole)
+			break; /* the file shrank meanwhile */
+	}
+	return IO_RET(ftruncate(dst_fd, st.st_size));
+}
+
+int io_fsetxattr(struct io *io, int fd, const char *name, const void *value,
+		 size_t size, int flags)
+{
+	int ret = io_enter(io, IO_XATTR);
+
+	return ret < 0 ? ret : IO_RET(fsetxattr(fd, name, value, size, flags));
+}
+
+int io_fsync_dir(struct io *io, int dirfd)
+{
+	int fd, ret = io_enter(io, IO_FSYNC);
+
+	if (ret < 0)
+		return ret;
+	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = IO_RET(fsync(fd));
+	close(fd);
+	return ret;
+}
+
+int io_fremovexattr(struct io *io, int fd, const char *name)
+{
+	int ret = io_enter(io, IO_XATTR);
+
+	return ret < 0 ? ret : IO_RET(fremovexattr(fd, name));
 }

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "core/io.h"
+#include "core/store.h"
 
 struct fs_inode {
 	struct fs_inode *next;	/* hash chain, under the table lock */
@@ -33,9 +34,19 @@ struct fs_inode {
 	mode_t type;		/* S_IFMT bits */
 	uint64_t nlookup;	/* the kernel's references, under the lock */
 	bool hashed;		/* findable by (dev, ino), under the lock */
+	bool ro;		/* in .backups: read-only, its own entry */
+	bool kept;		/* unlinked or replaced, alive as a version */
+
+	/* Staged writes (regular files), under @lock. */
+	pthread_mutex_t lock;
+	struct stage *stage;	/* the shadow all writable handles share */
+	bool written;		/* the stage got more than an O_TRUNC */
+	int data_fd;		/* open fd of the current content, or -1 */
+	unsigned int writers;	/* writable handles open */
 };
 
 struct fs_inodes {
+	struct store *store;	/* where a stage left at exit is kept */
 	pthread_mutex_t lock;
 	struct fs_inode **buckets;
 	size_t nbuckets;
@@ -45,11 +56,15 @@ struct fs_inodes {
 /* An open file: the backing fd, on the list of open files. */
 struct fs_file {
 	int fd;
+	bool staged;	/* writable, writing through the inode's stage */
+	bool append;	/* O_APPEND: writes land at the end */
 	struct fs_file *prev, *next;
 };
 
 struct hydrafs {
 	struct io *io;
+	struct store *store;
+	struct fuse_session *se;
 	struct fs_inode root;	/* the backing dir; fd borrowed from io */
 	struct fs_inodes inodes;
 	double entry_timeout;	/* seconds the kernel may cache names */
@@ -85,7 +100,15 @@ void fs_inodes_release(struct fs_inodes *t);
  * (@fd closed).
  */
 struct fs_inode *fs_inodes_get(struct fs_inodes *t, int fd,
-			       const struct stat *st);
+			       const struct stat *st, bool ro);
+/*
+ * Gives @inode the backing object behind @fd (its content was replaced by
+ * a commit): takes ownership of @fd, closes the old handle.
+ */
+/* Marks the inode of @st (if the kernel knows it) as kept as a version. */
+void fs_inodes_mark_kept(struct fs_inodes *t, const struct stat *st);
+void fs_inodes_rekey(struct fs_inodes *t, struct fs_inode *inode, int fd,
+		     const struct stat *st);
 /* Drops @n lookups; frees the inode at zero. */
 void fs_inodes_forget(struct fs_inodes *t, struct fs_inode *inode,
 		      uint64_t n);
@@ -96,6 +119,39 @@ void fs_inodes_forget(struct fs_inodes *t, struct fs_inode *inode,
  */
 int fs_lookup_entry(fuse_req_t req, struct fs_inode *parent,
 		    const char *name, struct fuse_entry_param *e);
+
+/* Whether @dir is the mount's root. */
+bool fs_is_root(const struct hydrafs *h, const struct fs_inode *dir);
+
+/*
+ * 0 when @name (may be NULL) in @dir may be made, changed or removed:
+ * -EROFS in .backups, -EPERM for the state dir's name in the root.
+ */
+int fs_check_change(struct hydrafs *h, const struct fs_inode *dir,
+		    const char *name);
+
+/* Who sent @req, for the journal; @comm (@size bytes) holds its name. */
+void fs_who(fuse_req_t req, struct who *who, char *comm, size_t size);
+
+/* Whether writes to @inode go through a stage (see stage.c). */
+bool fs_is_protected(struct hydrafs *h, struct fs_inode *inode);
+
+/* Under inode->lock: fds to read and write @inode's staged content. */
+int fs_stage_read_fd(struct hydrafs *h, struct fs_inode *inode);
+int fs_stage_write_fd(struct hydrafs *h, struct fs_inode *inode, int *fd);
+/* Under inode->lock: an O_TRUNC open empties the stage. */
+int fs_stage_open_trunc(struct hydrafs *h, struct fs_inode *inode);
+/* Under inode->lock: commits the stage (@durable: fsync). */
+int fs_stage_commit(fuse_req_t req, struct fs_inode *inode, bool durable);
+/* Under inode->lock: the last writable handle went away. */
+void fs_stage_release(fuse_req_t req, struct fs_inode *inode);
+
+/*
+ * A size change of @inode: staged like a write when the file is protected
+ * (then 0); -ENOTSUP when it is a plain passthrough, -errno on failure.
+ */
+int fs_stage_truncate(fuse_req_t req, struct fs_inode *inode,
+		      struct fuse_file_info *fi, off_t size);
 
 /*
  * Clears set-user-ID (and set-group-ID with group exec) of the object behind

@@ -30,6 +30,18 @@ int fs_inodes_init(struct fs_inodes *t)
 	return 0;
 }
 
+static void inode_free(struct fs_inodes *t, struct fs_inode *n)
+{
+	/* Staged data never committed (an unclean unmount) becomes an orphan. */
+	if (n->stage)
+		stage_free(t->store, n->stage);
+	close(n->fd);
+	if (n->data_fd >= 0)
+		close(n->data_fd);
+	pthread_mutex_destroy(&n->lock);
+	free(n);
+}
+
 void fs_inodes_release(struct fs_inodes *t)
 {
 	if (!t->buckets)
@@ -39,8 +51,7 @@ void fs_inodes_release(struct fs_inodes *t)
 
 		for (n = t->buckets[i]; n; n = next) {
 			next = n->next;
-			close(n->fd);
-			free(n);
+			inode_free(t, n);
 		}
 	}
 	free(t->buckets);
@@ -82,7 +93,7 @@ static void grow(struct fs_inodes *t)
 }
 
 struct fs_inode *fs_inodes_get(struct fs_inodes *t, int fd,
-			       const struct stat *st)
+			       const struct stat *st, bool ro)
 {
 	struct fs_inode *n;
 	size_t k;
@@ -92,7 +103,7 @@ struct fs_inode *fs_inodes_get(struct fs_inodes *t, int fd,
 	for (struct fs_inode **pp = &t->buckets[k]; (n = *pp); pp = &n->next) {
 		struct stat old;
 
-		if (n->dev != st->st_dev || n->ino != st->st_ino)
+		if (n->dev != st->st_dev || n->ino != st->st_ino || n->ro != ro)
 			continue;
 		/*
 		 * An inode number is reused once its file is gone; a deleted
@@ -123,6 +134,9 @@ struct fs_inode *fs_inodes_get(struct fs_inodes *t, int fd,
 	n->type = st->st_mode & S_IFMT;
 	n->nlookup = 1;
 	n->hashed = true;
+	n->ro = ro;
+	n->data_fd = -1;
+	pthread_mutex_init(&n->lock, NULL);
 	n->next = t->buckets[k];
 	t->buckets[k] = n;
 	if (++t->count > t->nbuckets)
@@ -151,6 +165,52 @@ void fs_inodes_forget(struct fs_inodes *t, struct fs_inode *inode, uint64_t n)
 		}
 	}
 	pthread_mutex_unlock(&t->lock);
-	close(inode->fd);
-	free(inode);
+	inode_free(t, inode);
+}
+
+static void unhash(struct fs_inodes *t, struct fs_inode *inode)
+{
+	struct fs_inode **pp = &t->buckets[bucket_of(t, inode->dev, inode->ino)];
+
+	for (; inode->hashed && *pp; pp = &(*pp)->next) {
+		if (*pp == inode) {
+			*pp = inode->next;
+			inode->hashed = false;
+			t->count--;
+			return;
+		}
+	}
+}
+
+void fs_inodes_rekey(struct fs_inodes *t, struct fs_inode *inode, int fd,
+		     const struct stat *st)
+{
+	size_t k;
+	int old;
+
+	pthread_mutex_lock(&t->lock);
+	unhash(t, inode);
+	old = inode->fd;
+	inode->fd = fd;
+	inode->dev = st->st_dev;
+	inode->ino = st->st_ino;
+	k = bucket_of(t, inode->dev, inode->ino);
+	inode->next = t->buckets[k];
+	t->buckets[k] = inode;
+	inode->hashed = true;
+	t->count++;
+	pthread_mutex_unlock(&t->lock);
+	close(old);
+}
+
+void fs_inodes_mark_kept(struct fs_inodes *t, const struct stat *st)
+{
+	struct fs_inode *n;
+
+	pthread_mutex_lock(&t->lock);
+	for (n = t->buckets[bucket_of(t, st->st_dev, st->st_ino)]; n;
+	     n = n->next)
+		if (n->dev == st->st_dev && n->ino == st->st_ino && !n->ro)
+			n->kept = true;
+	pthread_mutex_unlock(&t->lock);
 }

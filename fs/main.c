@@ -4,6 +4,8 @@
 
 #include "fs.h"
 #include "options.h"
+
+#include "core/version.h"
 #include "kernel.h"
 
 #include <dirent.h>
@@ -256,6 +258,13 @@ int main(int argc, char *argv[])
 	h.root.nlookup = 2;
 	if (fs_inodes_init(&h.inodes) < 0)
 		die(1, "out of memory");
+	pthread_mutex_init(&h.root.lock, NULL);
+	h.root.data_fd = -1;
+	ret = store_open(h.io, &h.store);
+	if (ret < 0)
+		die(1, "cannot open the state dir '%s/%s': %s", o.backing,
+		    STATE_DIR, strerror(-ret));
+	h.inodes.store = h.store;
 
 	fs_init_ops_entry(&fs_ops);
 	fs_init_ops_file(&fs_ops);
@@ -270,6 +279,7 @@ int main(int argc, char *argv[])
 		ret = EXIT_USAGE;
 		goto out_free;
 	}
+	h.se = se;
 	if (fuse_session_mount(se, o.mountpoint) < 0)
 		goto out_destroy;
 	if (fs_kernel_install(se) < 0)
@@ -299,6 +309,7 @@ out_destroy:
 out_free:
 	fs_files_release(&h);
 	fs_inodes_release(&h.inodes);
+	store_close(h.store);
 	io_free(h.io);
 	fuse_opt_free_args(&args);
 	free(o.backing);

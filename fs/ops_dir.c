@@ -4,6 +4,8 @@
 
 #include "fs.h"
 
+#include "core/version.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -98,6 +100,11 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size,
 		ret = io_readdir(h->io, d, off, &name, &type, &next, &dino);
 		if (ret <= 0)
 			break;
+		/* The state dir is never shown. */
+		if (fs_is_root(h, dir) && !strcmp(name, STATE_DIR)) {
+			off = next;
+			continue;
+		}
 		n = add_entry(req, dir, p, rem, name, type, dino, next, plus);
 		if (n == 0)
 			break;

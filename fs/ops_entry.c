@@ -6,12 +6,56 @@
 #include "kernel.h"
 
 #include "core/perm.h"
+#include "core/version.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+bool fs_is_root(const struct hydrafs *h, const struct fs_inode *dir)
+{
+	return dir == &h->root;
+}
+
+int fs_check_change(struct hydrafs *h, const struct fs_inode *dir,
+		    const char *name)
+{
+	if (dir->ro)
+		return -EROFS;
+	if (fs_is_root(h, dir) && name) {
+		if (!strcmp(name, BACKUPS_NAME))
+			return -EROFS;
+		if (!strcmp(name, STATE_DIR))
+			return -EPERM;
+	}
+	return 0;
+}
+
+void fs_who(fuse_req_t req, struct who *who, char *comm, size_t size)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	char path[64];
+	ssize_t n = -1;
+	int fd;
+
+	who->uid = ctx->uid;
+	who->pid = ctx->pid;
+	who->comm = NULL;
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)ctx->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, comm, size - 1);
+		close(fd);
+	}
+	if (n > 0) {
+		comm[n] = '\0';
+		comm[strcspn(comm, "\n")] = '\0';
+		who->comm = comm;
+	}
+}
 
 int fs_lookup_entry(fuse_req_t req, struct fs_inode *parent,
 		    const char *name, struct fuse_entry_param *e)
@@ -19,12 +63,28 @@ int fs_lookup_entry(fuse_req_t req, struct fs_inode *parent,
 	struct hydrafs *h = fs_of(req);
 	struct fs_inode *inode;
 	struct stat st;
+	bool ro = parent->ro;
 	int fd, ret;
 
-	ret = io_lookup(h->io, parent->fd, name, &fd, &st);
-	if (ret < 0)
-		return ret;
-	inode = fs_inodes_get(&h->inodes, fd, &st);
+	if (fs_is_root(h, parent) && !strcmp(name, STATE_DIR))
+		return -ENOENT;
+	if (fs_is_root(h, parent) && !strcmp(name, BACKUPS_NAME)) {
+		/* The versions tree, read-only: what .backups shows. */
+		fd = dup(store_versions_fd(h->store));
+		if (fd < 0)
+			return -errno;
+		ret = io_fstatat_empty(h->io, fd, &st);
+		if (ret < 0) {
+			close(fd);
+			return ret;
+		}
+		ro = true;
+	} else {
+		ret = io_lookup(h->io, parent->fd, name, &fd, &st);
+		if (ret < 0)
+			return ret;
+	}
+	inode = fs_inodes_get(&h->inodes, fd, &st, ro);
 	if (!inode)
 		return -ENOMEM;
 	memset(e, 0, sizeof(*e));
@@ -65,14 +125,32 @@ static void fs_forget_multi(fuse_req_t req, size_t count,
 	fuse_reply_none(req);
 }
 
+/* The attributes of @ino: a staged file has the size and times of its stage. */
 static int stat_of(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 		   struct stat *st)
 {
 	struct hydrafs *h = fs_of(req);
+	struct fs_inode *inode = fs_inode(req, ino);
+	struct stat sh;
+	int ret;
 
-	if (fi && fi->fh)
+	if (fi && fi->fh && !fs_file_of(fi)->staged)
 		return io_fstat(h->io, fs_file_of(fi)->fd, st);
-	return io_fstatat_empty(h->io, fs_inode(req, ino)->fd, st);
+	ret = io_fstatat_empty(h->io, inode->fd, st);
+	if (ret < 0 || !S_ISREG(st->st_mode))
+		return ret;
+	/* Deleted through the mount: its version's link is not a name. */
+	if (inode->kept && st->st_nlink > 0)
+		st->st_nlink--;
+	pthread_mutex_lock(&inode->lock);
+	if (inode->stage && io_fstat(h->io, stage_fd(inode->stage), &sh) == 0) {
+		st->st_size = sh.st_size;
+		st->st_blocks = sh.st_blocks;
+		st->st_mtim = sh.st_mtim;
+		st->st_ctim = sh.st_ctim;
+	}
+	pthread_mutex_unlock(&inode->lock);
+	return ret;
 }
 
 static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
@@ -140,8 +218,20 @@ static int setattr(fuse_req_t req, struct fs_inode *inode, struct stat *attr,
 static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		       int valid, struct fuse_file_info *fi)
 {
+	struct fs_inode *inode = fs_inode(req, ino);
 	struct stat st;
-	int ret = setattr(req, fs_inode(req, ino), attr, valid, fi);
+	int ret = inode->ro ? -EROFS : 0;
+
+	/* A size change of a protected file is a staged write: see stage.c. */
+	if (ret == 0 && (valid & FUSE_SET_ATTR_SIZE)) {
+		ret = fs_stage_truncate(req, inode, fi, attr->st_size);
+		if (ret == 0)
+			valid &= ~FUSE_SET_ATTR_SIZE;
+		else if (ret == -ENOTSUP)
+			ret = 0;
+	}
+	if (ret == 0)
+		ret = setattr(req, inode, attr, valid, fi);
 
 	if (ret == 0)
 		ret = stat_of(req, ino, fi, &st);
@@ -220,8 +310,11 @@ static void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 {
 	struct fs_inode *p = fs_inode(req, parent);
 
+	int ret = fs_check_change(fs_of(req), p, name);
+
 	reply_made(req, p, name,
-		   io_mknodat(fs_of(req)->io, p->fd, name, mode, rdev), false);
+		   ret ? ret : io_mknodat(fs_of(req)->io, p->fd, name, mode, rdev),
+		   false);
 }
 
 static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -229,7 +322,10 @@ static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 {
 	struct fs_inode *p = fs_inode(req, parent);
 
-	reply_made(req, p, name, io_mkdirat(fs_of(req)->io, p->fd, name, mode),
+	int ret = fs_check_change(fs_of(req), p, name);
+
+	reply_made(req, p, name,
+		   ret ? ret : io_mkdirat(fs_of(req)->io, p->fd, name, mode),
 		   true);
 }
 
@@ -238,17 +334,23 @@ static void fs_symlink(fuse_req_t req, const char *target, fuse_ino_t parent,
 {
 	struct fs_inode *p = fs_inode(req, parent);
 
+	int ret = fs_check_change(fs_of(req), p, name);
+
 	reply_made(req, p, name,
-		   io_symlinkat(fs_of(req)->io, target, p->fd, name), false);
+		   ret ? ret : io_symlinkat(fs_of(req)->io, target, p->fd, name),
+		   false);
 }
 
 static void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		    const char *newname)
 {
 	struct fs_inode *p = fs_inode(req, newparent);
+	struct fs_inode *inode = fs_inode(req, ino);
 	struct fuse_entry_param e;
-	int ret = io_link_fd(fs_of(req)->io, fs_inode(req, ino)->fd, p->fd,
-			     newname);
+	int ret = inode->ro ? -EROFS : fs_check_change(fs_of(req), p, newname);
+
+	if (ret == 0)
+		ret = io_link_fd(fs_of(req)->io, inode->fd, p->fd, newname);
 
 	if (ret == 0)
 		ret = fs_lookup_entry(req, p, newname, &e);
@@ -258,28 +360,76 @@ static void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		fuse_reply_entry(req, &e);
 }
 
+/*
+ * Before @name in @dir is unlinked or replaced: a regular file's content is
+ * kept as a version (scratch files excepted).  Nothing is removed when that
+ * fails.
+ */
+static int keep_before_loss(fuse_req_t req, struct fs_inode *dir,
+			    const char *name)
+{
+	struct hydrafs *h = fs_of(req);
+	struct stat st;
+	struct who who;
+	char comm[32];
+	int fd, ret;
+
+	if (store_is_scratch(name))
+		return 0;
+	ret = io_lookup(h->io, dir->fd, name, &fd, &st);
+	if (ret < 0)
+		return ret == -ENOENT ? 0 : ret;
+	/* With other names left the content is not lost: no version. */
+	if (S_ISREG(st.st_mode) && st.st_nlink == 1) {
+		fs_who(req, &who, comm, sizeof(comm));
+		ret = store_keep(h->store, fd, &who);
+		if (ret == 0)
+			fs_inodes_mark_kept(&h->inodes, &st);
+	}
+	close(fd);
+	return ret;
+}
+
 static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fuse_reply_err(req, -io_unlinkat(fs_of(req)->io,
-					 fs_inode(req, parent)->fd, name,
-					 false));
+	struct hydrafs *h = fs_of(req);
+	struct fs_inode *dir = fs_inode(req, parent);
+	int ret = fs_check_change(h, dir, name);
+
+	if (ret == 0)
+		ret = keep_before_loss(req, dir, name);
+	if (ret == 0)
+		ret = io_unlinkat(h->io, dir->fd, name, false);
+	fuse_reply_err(req, -ret);
 }
 
 static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fuse_reply_err(req, -io_unlinkat(fs_of(req)->io,
-					 fs_inode(req, parent)->fd, name,
-					 true));
+	struct hydrafs *h = fs_of(req);
+	struct fs_inode *dir = fs_inode(req, parent);
+	int ret = fs_check_change(h, dir, name);
+
+	if (ret == 0)
+		ret = io_unlinkat(h->io, dir->fd, name, true);
+	fuse_reply_err(req, -ret);
 }
 
 static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      fuse_ino_t newparent, const char *newname,
 		      unsigned int flags)
 {
-	fuse_reply_err(req, -io_renameat(fs_of(req)->io,
-					 fs_inode(req, parent)->fd, name,
-					 fs_inode(req, newparent)->fd, newname,
-					 flags));
+	struct hydrafs *h = fs_of(req);
+	struct fs_inode *from = fs_inode(req, parent);
+	struct fs_inode *to = fs_inode(req, newparent);
+	int ret = fs_check_change(h, from, name);
+
+	if (ret == 0)
+		ret = fs_check_change(h, to, newname);
+	if (ret == 0 && !(flags & (RENAME_EXCHANGE | RENAME_NOREPLACE)))
+		ret = keep_before_loss(req, to, newname);
+	if (ret == 0)
+		ret = io_renameat(h->io, from->fd, name, to->fd, newname, flags);
+	fuse_reply_err(req, -ret);
 }
 
 static void fs_statfs(fuse_req_t req, fuse_ino_t ino)

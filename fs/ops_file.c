@@ -29,7 +29,8 @@ int fs_kill_suidgid(struct io *io, int fd)
 	return io_chmod_fd(io, fd, st.st_mode & 07777 & ~kill);
 }
 
-static int file_install(struct hydrafs *h, int fd, struct fuse_file_info *fi)
+static int file_install(struct hydrafs *h, int fd, bool staged,
+			struct fuse_file_info *fi)
 {
 	struct fs_file *f = malloc(sizeof(*f));
 
@@ -38,6 +39,8 @@ static int file_install(struct hydrafs *h, int fd, struct fuse_file_info *fi)
 		return -ENOMEM;
 	}
 	f->fd = fd;
+	f->staged = staged;
+	f->append = fi->flags & O_APPEND;
 	pthread_mutex_lock(&h->files_lock);
 	f->next = h->files.next;
 	f->prev = &h->files;
@@ -68,7 +71,9 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct stat pst;
 	int fd, ret;
 
-	fd = io_openat(h->io, p->fd, name, fi->flags | O_CREAT, mode);
+	fd = fs_check_change(h, p, name);
+	if (fd == 0)
+		fd = io_openat(h->io, p->fd, name, fi->flags | O_CREAT, mode);
 	if (fd < 0) {
 		fuse_reply_err(req, -fd);
 		return;
@@ -85,7 +90,15 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (ret == 0)
 		ret = fs_lookup_entry(req, p, name, &e);
 	if (ret == 0) {
-		ret = file_install(h, fd, fi);
+		struct fs_inode *inode = (struct fs_inode *)(uintptr_t)e.ino;
+		bool staged = !store_is_scratch(name);
+
+		ret = file_install(h, fd, staged, fi);
+		if (ret == 0 && staged) {
+			pthread_mutex_lock(&inode->lock);
+			inode->writers++;
+			pthread_mutex_unlock(&inode->lock);
+		}
 		if (ret < 0)
 			fs_inodes_forget(&h->inodes,
 					 (struct fs_inode *)(uintptr_t)e.ino, 1);
@@ -101,23 +114,52 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	fuse_reply_create(req, &e, fi);
 }
 
+static bool is_writable(int flags)
+{
+	return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+}
+
 static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct hydrafs *h = fs_of(req);
 	struct fs_inode *inode = fs_inode(req, ino);
+	bool staged = false;
 	int fd, ret = 0;
 
-	fd = io_reopen(h->io, inode->fd, fi->flags);
+	if (is_writable(fi->flags)) {
+		if (inode->ro) {
+			fuse_reply_err(req, EROFS);
+			return;
+		}
+		staged = fs_is_protected(h, inode);
+	}
+	/* A protected file is never truncated in place: its stage is. */
+	fd = io_reopen(h->io, inode->fd, staged ? fi->flags & ~O_TRUNC
+						: fi->flags);
 	if (fd < 0) {
 		fuse_reply_err(req, -fd);
 		return;
 	}
 	if (fi->flags & O_TRUNC)
 		ret = fs_kill_suidgid(h->io, inode->fd);
+	pthread_mutex_lock(&inode->lock);
+	if (ret == 0 && staged && (fi->flags & O_TRUNC))
+		ret = fs_stage_open_trunc(h, inode);
+	if (ret == 0 && staged)
+		inode->writers++;
+	/* A reader opened while the file is written reads the version it opened. */
+	if (!staged && !is_writable(fi->flags) && inode->writers)
+		fi->direct_io = 1;
+	pthread_mutex_unlock(&inode->lock);
 	if (ret == 0)
-		ret = file_install(h, fd, fi);
+		ret = file_install(h, fd, staged, fi);
 	else
 		io_close(h->io, fd);
+	if (ret < 0 && staged) {
+		pthread_mutex_lock(&inode->lock);
+		inode->writers--;
+		pthread_mutex_unlock(&inode->lock);
+	}
 	if (ret < 0)
 		fuse_reply_err(req, -ret);
 	else
@@ -165,7 +207,19 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	n = io_pread(fs_of(req)->io, fs_file_of(fi)->fd, buf, size, off);
+	if (fs_file_of(fi)->staged) {
+		struct hydrafs *h = fs_of(req);
+		struct fs_inode *inode = fs_inode(req, ino);
+		int fd;
+
+		pthread_mutex_lock(&inode->lock);
+		fd = fs_stage_read_fd(h, inode);
+		n = fd < 0 ? fd : io_pread(h->io, fd, buf, size, off);
+		pthread_mutex_unlock(&inode->lock);
+	} else {
+		n = io_pread(fs_of(req)->io, fs_file_of(fi)->fd, buf, size,
+			     off);
+	}
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else
@@ -176,19 +230,55 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		     size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct hydrafs *h = fs_of(req);
-	ssize_t n = fs_kill_suidgid(h->io, fs_inode(req, ino)->fd);
+	struct fs_inode *inode = fs_inode(req, ino);
+	struct fs_file *f = fs_file_of(fi);
+	ssize_t n = fs_kill_suidgid(h->io, inode->fd);
+	struct stat st;
+	int fd;
 
-	if (n == 0)
-		n = io_pwrite(h->io, fs_file_of(fi)->fd, buf, size, off);
+	if (n == 0 && f->staged) {
+		pthread_mutex_lock(&inode->lock);
+		n = fs_stage_write_fd(h, inode, &fd);
+		/* O_APPEND: at the end of what is staged, whoever wrote it. */
+		if (n == 0 && f->append) {
+			n = io_fstat(h->io, fd, &st);
+			off = st.st_size;
+		}
+		if (n == 0)
+			n = io_pwrite(h->io, fd, buf, size, off);
+		pthread_mutex_unlock(&inode->lock);
+	} else if (n == 0) {
+		n = io_pwrite(h->io, f->fd, buf, size, off);
+	}
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else
 		fuse_reply_write(req, (size_t)n);
 }
 
+/*
+ * close(): only FLUSH's result reaches the program, so the last writable
+ * handle's close commits here, and a failed commit is its error.
+ */
 static void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	fuse_reply_err(req, -io_flush(fs_of(req)->io, fs_file_of(fi)->fd));
+	struct fs_inode *inode = fs_inode(req, ino);
+	struct fs_file *f = fs_file_of(fi);
+	int ret = io_flush(fs_of(req)->io, f->fd);
+
+	/*
+	 * Not after an O_TRUNC open with nothing written yet: shells flush the
+	 * fd they dup2() away before writing, and committing the emptied file
+	 * then would show readers an empty file and keep a needless version.
+	 * The release commits it if nothing more comes.
+	 */
+	if (ret == 0 && f->staged) {
+		pthread_mutex_lock(&inode->lock);
+		if (inode->writers == 1 && inode->written)
+			ret = fs_stage_commit(req, inode, false);
+		pthread_mutex_unlock(&inode->lock);
+	}
+	fuse_reply_err(req, -ret);
 }
 
 static void file_unlink(struct hydrafs *h, struct fs_file *f)
@@ -214,8 +304,15 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
 	struct hydrafs *h = fs_of(req);
+	struct fs_inode *inode = fs_inode(req, ino);
 	struct fs_file *f = fs_file_of(fi);
 
+	if (f->staged) {
+		pthread_mutex_lock(&inode->lock);
+		if (--inode->writers == 0)
+			fs_stage_release(req, inode);
+		pthread_mutex_unlock(&inode->lock);
+	}
 	file_unlink(h, f);
 	io_close(h->io, f->fd);
 	free(f);
@@ -225,21 +322,55 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino,
 static void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 		     struct fuse_file_info *fi)
 {
-	fuse_reply_err(req, -io_fsync(fs_of(req)->io, fs_file_of(fi)->fd,
-				      datasync));
+	struct fs_inode *inode = fs_inode(req, ino);
+	struct fs_file *f = fs_file_of(fi);
+	int ret;
+
+	if (!f->staged) {
+		fuse_reply_err(req, -io_fsync(fs_of(req)->io, f->fd, datasync));
+		return;
+	}
+	pthread_mutex_lock(&inode->lock);
+	ret = inode->stage ? fs_stage_commit(req, inode, true) : 0;
+	pthread_mutex_unlock(&inode->lock);
+	fuse_reply_err(req, -ret);
 }
 
 static void fs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
 			 off_t len, struct fuse_file_info *fi)
 {
-	fuse_reply_err(req, -io_fallocate(fs_of(req)->io, fs_file_of(fi)->fd,
-					  mode, off, len));
+	struct hydrafs *h = fs_of(req);
+	struct fs_inode *inode = fs_inode(req, ino);
+	int fd = fs_file_of(fi)->fd, ret = 0;
+
+	if (fs_file_of(fi)->staged) {
+		pthread_mutex_lock(&inode->lock);
+		ret = fs_stage_write_fd(h, inode, &fd);
+		if (ret == 0)
+			ret = io_fallocate(h->io, fd, mode, off, len);
+		pthread_mutex_unlock(&inode->lock);
+	} else {
+		ret = io_fallocate(h->io, fd, mode, off, len);
+	}
+	fuse_reply_err(req, -ret);
 }
 
 static void fs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 		     struct fuse_file_info *fi)
 {
-	off_t r = io_lseek(fs_of(req)->io, fs_file_of(fi)->fd, off, whence);
+	struct hydrafs *h = fs_of(req);
+	struct fs_inode *inode = fs_inode(req, ino);
+	off_t r;
+
+	if (fs_file_of(fi)->staged) {
+		pthread_mutex_lock(&inode->lock);
+		r = fs_stage_read_fd(h, inode);
+		if (r >= 0)
+			r = io_lseek(h->io, (int)r, off, whence);
+		pthread_mutex_unlock(&inode->lock);
+	} else {
+		r = io_lseek(h->io, fs_file_of(fi)->fd, off, whence);
+	}
 
 	if (r < 0)
 		fuse_reply_err(req, (int)-r);
@@ -253,9 +384,16 @@ static void fs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
 			       struct fuse_file_info *fi_out, size_t len,
 			       int flags)
 {
-	ssize_t n = io_copy_file_range(fs_of(req)->io, fs_file_of(fi_in)->fd,
-				       &off_in, fs_file_of(fi_out)->fd,
-				       &off_out, len, (unsigned int)flags);
+	ssize_t n;
+
+	/* Into or out of a stage: the kernel falls back to read and write. */
+	if (fs_file_of(fi_in)->staged || fs_file_of(fi_out)->staged) {
+		fuse_reply_err(req, EOPNOTSUPP);
+		return;
+	}
+	n = io_copy_file_range(fs_of(req)->io, fs_file_of(fi_in)->fd, &off_in,
+			       fs_file_of(fi_out)->fd, &off_out, len,
+			       (unsigned int)flags);
 
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);

@@ -22,7 +22,7 @@ static int xattr_fd(fuse_req_t req, fuse_ino_t ino, int err_if_link)
 static void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			const char *value, size_t size, int flags)
 {
-	int fd = xattr_fd(req, ino, EPERM);
+	int fd = fs_inode(req, ino)->ro ? -EROFS : xattr_fd(req, ino, EPERM);
 
 	if (fd >= 0)
 		fd = io_setxattr_fd(fs_of(req)->io, fd, name, value, size,
@@ -75,7 +75,7 @@ static void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 
 static void fs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	int fd = xattr_fd(req, ino, EPERM);
+	int fd = fs_inode(req, ino)->ro ? -EROFS : xattr_fd(req, ino, EPERM);
 
 	if (fd >= 0)
 		fd = io_removexattr_fd(fs_of(req)->io, fd, name);

@@ -1,0 +1,541 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "config.h"
+
+#include "store.h"
+
+#include "journal.h"
+#include "version.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#define CHUNK (256 * 1024)
+#define SHADOW_XATTR "user.hydrafs.path"
+
+struct store {
+	struct io *io;
+	int statefd;	/* O_PATH: .hydrafs */
+	int stagingfd;	/* O_PATH: .hydrafs/staging */
+	int versionsfd;	/* O_PATH: .hydrafs/versions */
+	struct journal *journal;
+	atomic_ulong seq;
+};
+
+struct stage {
+	int fd;		/* the shadow, O_RDWR */
+	char name[64];	/* its name in staging/ */
+};
+
+static int mkdir_open(struct io *io, int dirfd, const char *name, mode_t mode,
+		      int *out)
+{
+	struct stat st;
+	int ret = io_mkdirat(io, dirfd, name, mode);
+
+	if (ret < 0 && ret != -EEXIST)
+		return ret;
+	ret = io_lookup(io, dirfd, name, out, &st);
+	if (ret == 0 && !S_ISDIR(st.st_mode)) {
+		close(*out);
+		return -ENOTDIR;
+	}
+	return ret;
+}
+
+static int store_recover(struct store *s);
+
+int store_open(struct io *io, struct store **out)
+{
+	struct store *s = calloc(1, sizeof(*s));
+	int ret;
+
+	if (!s)
+		return -ENOMEM;
+	s->io = io;
+	s->statefd = s->stagingfd = s->versionsfd = -1;
+	ret = mkdir_open(io, io_rootfd(io), STATE_DIR, 0711, &s->statefd);
+	if (ret == 0)
+		ret = mkdir_open(io, s->statefd, STATE_STAGING, 0700,
+				 &s->stagingfd);
+	if (ret == 0)
+		ret = mkdir_open(io, s->statefd, STATE_VERSIONS, 0755,
+				 &s->versionsfd);
+	if (ret == 0)
+		ret = journal_open(io, s->statefd, STATE_JOURNAL, &s->journal);
+	if (ret == 0)
+		ret = store_recover(s);
+	if (ret < 0) {
+		store_close(s);
+		return ret;
+	}
+	*out = s;
+	return 0;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	journal_close(s->journal);
+	if (s->versionsfd >= 0)
+		close(s->versionsfd);
+	if (s->stagingfd >= 0)
+		close(s->stagingfd);
+	if (s->statefd >= 0)
+		close(s->statefd);
+	free(s);
+}
+
+int store_versions_fd(const struct store *s)
+{
+	return s->versionsfd;
+}
+
+bool store_is_scratch(const char *name)
+{
+	static const char *const globs[] = {
+		"*.sw[a-p]", "*.swp", "*.swx", "4913", "*~", ".#*", "*.tmp",
+		"#*#",
+	};
+
+	for (size_t i = 0; i < sizeof(globs) / sizeof(globs[0]); i++)
+		if (fnmatch(globs[i], name, FNM_PERIOD) == 0 ||
+		    (name[0] == '.' && fnmatch(globs[i], name, 0) == 0))
+			return true;
+	return false;
+}
+
+/* A dir mode for the dir that holds a file's versions: x where r is. */
+static mode_t dir_mode_of(mode_t m)
+{
+	m &= 0777;
+	return m | ((m & 0444) >> 2);
+}
+
+/*
+ * Opens (making) the dir versions/@relpath/, each level with the owner and
+ * mode of what it mirrors (the last level: of the file @st); *@out is an
+ * O_PATH fd.
+ */
+static int version_dir(struct store *s, const char *relpath,
+		       const struct stat *st, int *out)
+{
+	char buf[PATH_MAX], part[PATH_MAX];
+	char *comp, *save = NULL, *next;
+	int dfd = s->versionsfd, nfd, ret = 0;
+
+	if (strlen(relpath) >= sizeof(buf))
+		return -ENAMETOOLONG;
+	strcpy(buf, relpath);
+	part[0] = '\0';
+	for (comp = strtok_r(buf, "/", &save); comp; comp = next) {
+		struct stat mst, got;
+
+		next = strtok_r(NULL, "/", &save);
+		if (part[0])
+			strcat(part, "/");
+		strcat(part, comp);
+		if (next) {
+			ret = io_lstat(s->io, part, &mst);
+			if (ret < 0)
+				break;
+		} else {
+			mst = *st;
+			mst.st_mode = S_IFDIR | dir_mode_of(st->st_mode);
+		}
+		ret = io_mkdirat(s->io, dfd, comp, mst.st_mode & 07777);
+		if (ret < 0 && ret != -EEXIST)
+			break;
+		bool made = ret == 0;
+
+		ret = io_lookup(s->io, dfd, comp, &nfd, &got);
+		if (ret == 0 && made)
+			ret = io_chown_fd(s->io, nfd, mst.st_uid, mst.st_gid);
+		if (ret < 0)
+			break;
+		if (dfd != s->versionsfd)
+			close(dfd);
+		dfd = nfd;
+	}
+	if (ret < 0) {
+		if (dfd != s->versionsfd)
+			close(dfd);
+		return ret;
+	}
+	*out = dfd == s->versionsfd ? -1 : dfd;
+	return *out < 0 ? -EINVAL : 0;
+}
+
+static void journal_note(struct store *s, enum journal_event ev,
+			 const char *path, int64_t size, const char *sum,
+			 const char *prev, const char *detail,
+			 const struct who *who)
+{
+	struct journal_record r = {
+		.event = ev, .path = path, .size = size, .checksum = sum,
+		.prev = prev, .detail = detail,
+		.uid = who ? who->uid : 0, .pid = who ? who->pid : 0,
+		.comm = who ? who->comm : NULL,
+	};
+
+	/* A journal that cannot be written must not block the data path. */
+	journal_append(s->journal, &r);
+}
+
+/* Links the object behind @fd into versions/@relpath/ as a new version. */
+static int keep_version(struct store *s, int fd, const char *relpath,
+			const struct stat *st, char *name, size_t size)
+{
+	const char *base = strrchr(relpath, '/');
+	struct timespec now;
+	int vfd, ret;
+
+	base = base ? base + 1 : relpath;
+	ret = version_dir(s, relpath, st, &vfd);
+	if (ret < 0)
+		return ret;
+	clock_gettime(CLOCK_REALTIME, &now);
+	for (unsigned int seq = 0; seq < 1000; seq++) {
+		ret = version_name(name, size, &now, base, seq);
+		if (ret < 0)
+			break;
+		ret = io_link_fd(s->io, fd, vfd, name);
+		if (ret != -EEXIST)
+			break;
+	}
+	close(vfd);
+	return ret;
+}
+
+int store_keep(struct store *s, int fd, const struct who *who)
+{
+	char relpath[PATH_MAX], name[VERSION_NAME_MAX];
+	struct stat st;
+	int ret;
+
+	ret = io_fstatat_empty(s->io, fd, &st);
+	if (ret < 0 || !S_ISREG(st.st_mode))
+		return ret;
+	ret = io_relpath(s->io, fd, relpath, sizeof(relpath));
+	if (ret < 0)
+		return ret;
+	ret = keep_version(s, fd, relpath, &st, name, sizeof(name));
+	if (ret == 0)
+		journal_note(s, JOURNAL_VERSION, relpath, st.st_size, NULL,
+			     name, NULL, who);
+	return ret;
+}
+
+int stage_begin(struct store *s, int fd, bool truncate, struct stage **out)
+{
+	char relpath[PATH_MAX];
+	struct stage *st = calloc(1, sizeof(*st));
+	int src, ret;
+
+	if (!st)
+		return -ENOMEM;
+	snprintf(st->name, sizeof(st->name), "%ld-%lu", (long)getpid(),
+		 atomic_fetch_add(&s->seq, 1));
+	st->fd = io_openat(s->io, s->stagingfd, st->name,
+			   O_RDWR | O_CREAT | O_EXCL, 0600);
+	if (st->fd < 0) {
+		ret = st->fd;
+		free(st);
+		return ret;
+	}
+	/* Names the shadow for recovery; best effort (xattrs may be missing). */
+	if (io_relpath(s->io, fd, relpath, sizeof(relpath)) == 0)
+		io_fsetxattr(s->io, st->fd, SHADOW_XATTR, relpath,
+			     strlen(relpath), 0);
+	ret = 0;
+	if (!truncate) {
+		src = io_reopen(s->io, fd, O_RDONLY);
+		ret = src < 0 ? src : io_clone(s->io, src, st->fd);
+		if (src >= 0)
+			io_close(s->io, src);
+	}
+	if (ret < 0) {
+		io_close(s->io, st->fd);
+		io_unlinkat(s->io, s->stagingfd, st->name, false);
+		free(st);
+		return ret;
+	}
+	*out = st;
+	return 0;
+}
+
+int stage_fd(const struct stage *st)
+{
+	return st->fd;
+}
+
+/*
+ * Hashes the shadow (XXH3-128, as 32 hex digits in @sum) and tells whether
+ * it equals @old (an open fd, or -1 for "differs").
+ */
+static int hash_and_compare(struct io *io, int shadow, int old, char *sum,
+			    bool *same)
+{
+	char *a = malloc(CHUNK), *b = old >= 0 ? malloc(CHUNK) : NULL;
+	XXH3_state_t *h = XXH3_createState();
+	off_t off = 0;
+	int ret = 0;
+
+	*same = old >= 0;
+	if (!a || (old >= 0 && !b) || !h) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	XXH3_128bits_reset(h);
+	for (;;) {
+		ssize_t n = io_pread(io, shadow, a, CHUNK, off);
+
+		if (n < 0) {
+			ret = (int)n;
+			goto out_free;
+		}
+		if (n == 0)
+			break;
+		XXH3_128bits_update(h, a, (size_t)n);
+		if (*same) {
+			ssize_t m = io_pread(io, old, b, (size_t)n, off);
+
+			if (m != n || memcmp(a, b, (size_t)n))
+				*same = false;
+		}
+		off += n;
+	}
+	{
+		XXH128_hash_t d = XXH3_128bits_digest(h);
+
+		snprintf(sum, 33, "%016llx%016llx", (unsigned long long)d.high64,
+			 (unsigned long long)d.low64);
+	}
+out_free:
+	XXH3_freeState(h);
+	free(b);
+	free(a);
+	return ret;
+}
+
+/* The file's xattrs, onto the shadow; best effort outside user.*. */
+static int copy_xattrs(struct io *io, int fd, int shadow)
+{
+	char list[4096], val[4096];
+	ssize_t n = io_listxattr_fd(io, fd, list, sizeof(list));
+
+	if (n < 0)
+		return n == -ENOTSUP ? 0 : (int)n;
+	for (char *name = list; name < list + n; name += strlen(name) + 1) {
+		ssize_t v = io_getxattr_fd(io, fd, name, val, sizeof(val));
+		int ret = v < 0 ? (int)v
+				: io_fsetxattr(io, shadow, name, val, (size_t)v, 0);
+
+		if (ret < 0 && !strncmp(name, "user.", 5))
+			return ret;
+	}
+	return 0;
+}
+
+/* Splits @relpath into an O_PATH fd of its dir (caller closes) and a name. */
+static int open_parent(struct io *io, const char *relpath, int *dirfd,
+		       const char **base)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(relpath, '/');
+	struct stat st;
+
+	*base = slash ? slash + 1 : relpath;
+	if (!slash) {
+		*dirfd = dup(io_rootfd(io));
+		return *dirfd < 0 ? -errno : 0;
+	}
+	memcpy(dir, relpath, (size_t)(slash - relpath));
+	dir[slash - relpath] = '\0';
+	*dirfd = io_open(io, dir, O_PATH | O_DIRECTORY, 0);
+	if (*dirfd < 0)
+		return *dirfd;
+	return io_fstatat_empty(io, *dirfd, &st);
+}
+
+int stage_commit(struct store *s, struct stage *st, int fd,
+		 const struct who *who, bool durable, int *new_fd)
+{
+	char relpath[PATH_MAX], vname[VERSION_NAME_MAX] = "", sum[33];
+	const char *base;
+	struct stat cur, sh, now;
+	bool same = false;
+	int old, dirfd, nfd, ret;
+
+	ret = io_fstatat_empty(s->io, fd, &cur);
+	if (ret == 0)
+		ret = io_fstat(s->io, st->fd, &sh);
+	if (ret == 0)
+		ret = io_relpath(s->io, fd, relpath, sizeof(relpath));
+	if (ret < 0)
+		return ret;
+	old = cur.st_size == sh.st_size ? io_reopen(s->io, fd, O_RDONLY) : -1;
+	ret = hash_and_compare(s->io, st->fd, old, sum, &same);
+	if (old >= 0)
+		io_close(s->io, old);
+	if (ret < 0)
+		return ret;
+	if (same) {
+		/* Identical content: nothing to commit, no version. */
+		io_close(s->io, st->fd);
+		io_unlinkat(s->io, s->stagingfd, st->name, false);
+		free(st);
+		*new_fd = -1;
+		return 0;
+	}
+	ret = open_parent(s->io, relpath, &dirfd, &base);
+	if (ret < 0)
+		return ret;
+	/* The name must still be this file: never replace something else. */
+	ret = io_lookup(s->io, dirfd, base, &nfd, &now);
+	if (ret == 0) {
+		close(nfd);
+		if (now.st_dev != cur.st_dev || now.st_ino != cur.st_ino)
+			ret = -ESTALE;
+	}
+	if (ret == 0 && cur.st_size > 0)
+		ret = keep_version(s, fd, relpath, &cur, vname, sizeof(vname));
+	if (ret == 0) {
+		ret = io_fremovexattr(s->io, st->fd, SHADOW_XATTR);
+		if (ret == -ENODATA || ret == -ENOTSUP)
+			ret = 0;
+	}
+	if (ret == 0)
+		ret = io_fchown(s->io, st->fd, cur.st_uid, cur.st_gid);
+	if (ret == 0)
+		ret = io_fchmod(s->io, st->fd, cur.st_mode & 07777);
+	if (ret == 0)
+		ret = copy_xattrs(s->io, fd, st->fd);
+	/*
+	 * With @durable the data must be on disk before the rename makes it
+	 * the file's: a rename over a file whose data is not yet written is
+	 * the classic way to find an empty file after a power cut.
+	 */
+	if (ret == 0 && durable)
+		ret = io_fsync(s->io, st->fd, true);
+	if (ret == 0)
+		ret = io_renameat(s->io, s->stagingfd, st->name, dirfd, base, 0);
+	if (ret < 0) {
+		close(dirfd);
+		return ret;
+	}
+	/* Past the rename the commit has happened; what follows only reports. */
+	if (durable)
+		io_fsync_dir(s->io, dirfd);
+	ret = io_lookup(s->io, dirfd, base, &nfd, &now);
+	close(dirfd);
+	journal_note(s, JOURNAL_COMMIT, relpath, sh.st_size, sum,
+		     vname[0] ? vname : NULL, NULL, who);
+	io_close(s->io, st->fd);
+	free(st);
+	*new_fd = ret < 0 ? -1 : nfd;
+	return 0;
+}
+
+/* Moves staging/@name to versions/.orphans/, named by the file it was for. */
+static int orphan(struct store *s, const char *name, int64_t size)
+{
+	char path[PATH_MAX] = "", oname[NAME_MAX + 1], vname[VERSION_NAME_MAX];
+	struct timespec now;
+	struct stat st;
+	ssize_t n;
+	int ofd, fd, ret;
+
+	ret = mkdir_open(s->io, s->versionsfd, ORPHANS_NAME, 0700, &ofd);
+	if (ret < 0)
+		return ret;
+	fd = io_openat(s->io, s->stagingfd, name, O_RDONLY, 0);
+	if (fd >= 0) {
+		n = io_getxattr_fd(s->io, fd, SHADOW_XATTR, path,
+				   sizeof(path) - 1);
+		path[n > 0 ? n : 0] = '\0';
+		if (size < 0 && fstat(fd, &st) == 0)
+			size = st.st_size;
+		io_close(s->io, fd);
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	version_name(vname, sizeof(vname), &now, "", 0);
+	/* "<time>-<file name>-<shadow>": sortable, and says whose it was. */
+	{
+		const char *base = strrchr(path, '/');
+
+		base = base ? base + 1 : path;
+		snprintf(oname, sizeof(oname), "%s-%.150s-%s", vname,
+			 *base ? base : "unknown", name);
+	}
+	ret = io_renameat(s->io, s->stagingfd, name, ofd, oname, 0);
+	close(ofd);
+	if (ret == 0)
+		journal_note(s, JOURNAL_ORPHAN, path, size, NULL, oname,
+			     "staged data never committed", NULL);
+	return ret;
+}
+
+void stage_free(struct store *s, struct stage *st)
+{
+	if (!st)
+		return;
+	io_close(s->io, st->fd);
+	orphan(s, st->name, -1);
+	free(st);
+}
+
+/*
+ * After a crash: every shadow left in staging/ holds data that was never
+ * committed (a committed shadow is renamed away), so each goes to .orphans.
+ * Only the staging dir is read, never the whole tree.
+ */
+static int store_recover(struct store *s)
+{
+	struct io_dir *d;
+	const char *name;
+	unsigned char type;
+	off_t pos = 0, next;
+	char (*names)[64] = NULL;
+	size_t n = 0, cap = 0;
+	int ret;
+
+	ret = io_opendir_fd(s->io, s->stagingfd, &d);
+	if (ret < 0)
+		return ret;
+	while ((ret = io_readdir(s->io, d, pos, &name, &type, &next, NULL)) == 1) {
+		pos = next;
+		if (!strcmp(name, ".") || !strcmp(name, ".."))
+			continue;
+		if (strlen(name) >= sizeof(names[0]))
+			continue;
+		if (n == cap) {
+			void *p = realloc(names, (cap = cap ? cap * 2 : 16) *
+							 sizeof(names[0]));
+			if (!p) {
+				ret = -ENOMEM;
+				break;
+			}
+			names = p;
+		}
+		strcpy(names[n++], name);
+	}
+	io_closedir(d);
+	for (size_t i = 0; ret == 0 && i < n; i++)
+		ret = orphan(s, names[i], -1);
+	if (ret == 0 && n)
+		io_fsync_dir(s->io, s->versionsfd);
+	free(names);
+	return ret;
+}

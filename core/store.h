@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * store: the protected store behind a mount: the state dir (.hydrafs: the
+ * staging area, the versions tree, the journal), staged writes and the
+ * commit protocol.
+ *
+ * Files are named by O_PATH handles of the backing objects (as the daemon
+ * holds them); their paths, for naming versions, come from the handle, so a
+ * rename through or behind the mount is followed.
+ *
+ * Commit: the shadow's content becomes the file's atomically.  The current
+ * content is kept as a version by hard link (zero copy), the shadow takes
+ * the file's mode, owner and xattrs, and is renamed over the file.  A crash
+ * at any point leaves the file at its old or its new content: the rename is
+ * the one step that switches, and a version link or a shadow left behind is
+ * resolved at the next mount (store_recover()).
+ *
+ * Thread-safe for different stages; one stage is used under its owner's
+ * lock.
+ */
+#ifndef HYDRAFS_STORE_H
+#define HYDRAFS_STORE_H
+
+#include <stdbool.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "io.h"
+
+struct store;
+struct stage;
+
+/* Who made a change, for the journal. */
+struct who {
+	uid_t uid;
+	pid_t pid;
+	const char *comm;	/* borrowed; NULL when unknown */
+};
+
+/*
+ * Opens the store of the backing dir behind @io (borrowed), making the
+ * state dir when missing, and resolves what a crash left behind.
+ * Caller frees with store_close().
+ */
+int store_open(struct io *io, struct store **out);
+void store_close(struct store *s);
+
+/* O_PATH fd of the versions tree (shown as .backups), borrowed. */
+int store_versions_fd(const struct store *s);
+
+/* Whether @name is a scratch file's name (editors' swap files, *~, *.tmp). */
+bool store_is_scratch(const char *name);
+
+/*
+ * Keeps the current content of the regular file behind O_PATH handle @fd
+ * as a version (before it is unlinked or replaced); 0 or -errno.
+ */
+int store_keep(struct store *s, int fd, const struct who *who);
+
+/*
+ * Starts staging the regular file behind O_PATH handle @fd: a shadow on
+ * the same filesystem holding its content (empty with @truncate), made the
+ * cheapest way (reflink, else copy_file_range).  Caller frees with
+ * stage_free() (which keeps an uncommitted shadow as an orphan).
+ */
+int stage_begin(struct store *s, int fd, bool truncate, struct stage **out);
+
+/* The shadow's fd, open for reading and writing; borrowed. */
+int stage_fd(const struct stage *st);
+
+/*
+ * Commits @st over the file behind O_PATH handle @fd.  @durable: the new
+ * content survives a crash of the machine once this returns (fsync).
+ * On success the stage is consumed, and *@new_fd is an O_PATH handle of the
+ * file's new object (caller closes), or -1 when the content was identical
+ * and nothing changed.  On failure the stage stays and nothing is lost.
+ */
+int stage_commit(struct store *s, struct stage *st, int fd,
+		 const struct who *who, bool durable, int *new_fd);
+
+/*
+ * Frees @st; a shadow never committed is kept under .backups/.orphans
+ * (@path names it there) with a journal record.
+ */
+void stage_free(struct store *s, struct stage *st);
+
+#endif

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Staged writes, as the FUSE requests see them: which handles write through
+ * a shadow, when the shadow is made, and when it is committed (core/store
+ * does the work).
+ *
+ * A regular file with one link, not in .backups and not a scratch file, is
+ * protected: its writable handles share the inode's stage, made at the first
+ * write (or a truncating open, or a truncate); the last writable handle's
+ * close (FLUSH), or any fsync, commits it.  Other files are written in place.
+ * All of it under the inode's lock.
+ */
+#include "config.h"
+
+#include "fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <string.h>
+#include <unistd.h>
+
+bool fs_is_protected(struct hydrafs *h, struct fs_inode *inode)
+{
+	char path[PATH_MAX];
+	const char *base;
+	struct stat st;
+
+	if (inode->ro || !S_ISREG(inode->type))
+		return false;
+	if (io_fstatat_empty(h->io, inode->fd, &st) < 0 || st.st_nlink != 1)
+		return false;
+	if (io_relpath(h->io, inode->fd, path, sizeof(path)) < 0)
+		return false;
+	base = strrchr(path, '/');
+	return !store_is_scratch(base ? base + 1 : path);
+}
+
+/* The stage of @inode, made when missing; under inode->lock. */
+static int stage_of(struct hydrafs *h, struct fs_inode *inode, bool truncate,
+		    int *fd)
+{
+	int ret;
+
+	if (!inode->stage) {
+		ret = stage_begin(h->store, inode->fd, truncate, &inode->stage);
+		if (ret < 0)
+			return ret;
+	} else if (truncate) {
+		ret = io_ftruncate(h->io, stage_fd(inode->stage), 0);
+		if (ret < 0)
+			return ret;
+	}
+	*fd = stage_fd(inode->stage);
+	return 0;
+}
+
+/* An fd to read @inode's current content through; under inode->lock. */
+int fs_stage_read_fd(struct hydrafs *h, struct fs_inode *inode)
+{
+	if (inode->stage)
+		return stage_fd(inode->stage);
+	if (inode->data_fd < 0)
+		inode->data_fd = io_reopen(h->io, inode->fd, O_RDONLY);
+	return inode->data_fd;
+}
+
+int fs_stage_write_fd(struct hydrafs *h, struct fs_inode *inode, int *fd)
+{
+	int ret = stage_of(h, inode, false, fd);
+
+	if (ret == 0)
+		inode->written = true;
+	return ret;
+}
+
+/* Commits @inode's stage; under inode->lock. */
+int fs_stage_commit(fuse_req_t req, struct fs_inode *inode, bool durable)
+{
+	struct hydrafs *h = fs_of(req);
+	struct stat st;
+	struct who who;
+	char comm[32];
+	int nfd, ret;
+
+	if (!inode->stage || inode->kept)
+		return 0; /* a deleted file's stage is kept at release */
+	fs_who(req, &who, comm, sizeof(comm));
+	ret = stage_commit(h->store, inode->stage, inode->fd, &who, durable,
+			   &nfd);
+	if (ret < 0)
+		return ret;
+	inode->stage = NULL;
+	inode->written = false;
+	if (nfd < 0)
+		return 0;
+	if (io_fstatat_empty(h->io, nfd, &st) < 0) {
+		close(nfd);
+		return 0;
+	}
+	fs_inodes_rekey(&h->inodes, inode, nfd, &st);
+	if (inode->data_fd >= 0) {
+		io_close(h->io, inode->data_fd);
+		inode->data_fd = -1;
+	}
+	/* The inode number and times changed: the kernel asks again. */
+	fuse_lowlevel_notify_inval_inode(h->se, (fuse_ino_t)(uintptr_t)inode,
+					 -1, 0);
+	return 0;
+}
+
+/*
+ * The last writable handle is gone (release): commit what is left; what
+ * cannot be committed is kept under .backups/.orphans.
+ */
+void fs_stage_release(fuse_req_t req, struct fs_inode *inode)
+{
+	struct hydrafs *h = fs_of(req);
+
+	if (inode->stage && fs_stage_commit(req, inode, false) < 0) {
+		stage_free(h->store, inode->stage);
+		inode->stage = NULL;
+		inode->written = false;
+	}
+}
+
+int fs_stage_open_trunc(struct hydrafs *h, struct fs_inode *inode)
+{
+	int fd;
+
+	return stage_of(h, inode, true, &fd);
+}
+
+int fs_stage_truncate(fuse_req_t req, struct fs_inode *inode,
+		      struct fuse_file_info *fi, off_t size)
+{
+	struct hydrafs *h = fs_of(req);
+	struct fs_file *f = fi && fi->fh ? fs_file_of(fi) : NULL;
+	int fd, ret;
+
+	if (f ? !f->staged : !fs_is_protected(h, inode))
+		return -ENOTSUP;
+	pthread_mutex_lock(&inode->lock);
+	ret = stage_of(h, inode, size == 0, &fd);
+	if (ret == 0 && size)
+		ret = io_ftruncate(h->io, fd, size);
+	if (ret == 0)
+		inode->written = true;
+	/* Through a writable handle the close commits; else it is one change. */
+	if (ret == 0 && !f && inode->writers == 0)
+		ret = fs_stage_commit(req, inode, false);
+	pthread_mutex_unlock(&inode->lock);
+	return ret;
+}
