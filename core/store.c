@@ -195,7 +195,8 @@ static void journal_note(struct store *s, enum journal_event ev,
 
 /* Links the object behind @fd into versions/@relpath/ as a new version. */
 static int keep_version(struct store *s, int fd, const char *relpath,
-			const struct stat *st, char *name, size_t size)
+			const struct stat *st, char *name, size_t size,
+			bool durable)
 {
 	const char *base = strrchr(relpath, '/');
 	struct timespec now;
@@ -214,6 +215,9 @@ static int keep_version(struct store *s, int fd, const char *relpath,
 		if (ret != -EEXIST)
 			break;
 	}
+	/* The old content must not hang on an unsynced link once replaced. */
+	if (ret == 0 && durable)
+		ret = io_fsync_dir(s->io, vfd);
 	close(vfd);
 	return ret;
 }
@@ -230,7 +234,7 @@ int store_keep(struct store *s, int fd, const struct who *who)
 	ret = io_relpath(s->io, fd, relpath, sizeof(relpath));
 	if (ret < 0)
 		return ret;
-	ret = keep_version(s, fd, relpath, &st, name, sizeof(name));
+	ret = keep_version(s, fd, relpath, &st, name, sizeof(name), false);
 	if (ret == 0)
 		journal_note(s, JOURNAL_VERSION, relpath, st.st_size, NULL,
 			     name, NULL, who);
@@ -410,7 +414,8 @@ int stage_commit(struct store *s, struct stage *st, int fd,
 			ret = -ESTALE;
 	}
 	if (ret == 0 && cur.st_size > 0)
-		ret = keep_version(s, fd, relpath, &cur, vname, sizeof(vname));
+		ret = keep_version(s, fd, relpath, &cur, vname, sizeof(vname),
+				   durable);
 	if (ret == 0) {
 		ret = io_fremovexattr(s->io, st->fd, SHADOW_XATTR);
 		if (ret == -ENODATA || ret == -ENOTSUP)
