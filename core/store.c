@@ -241,6 +241,55 @@ int store_keep(struct store *s, int fd, const struct who *who)
 	return ret;
 }
 
+int store_keep_copy(struct store *s, int fd, const struct who *who)
+{
+	char relpath[PATH_MAX], name[VERSION_NAME_MAX];
+	const char *base;
+	struct timespec now;
+	struct stat st;
+	int vfd, src, dst = -1, ret;
+
+	ret = io_fstatat_empty(s->io, fd, &st);
+	if (ret < 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
+		return ret;
+	ret = io_relpath(s->io, fd, relpath, sizeof(relpath));
+	if (ret < 0)
+		return ret;
+	base = strrchr(relpath, '/');
+	base = base ? base + 1 : relpath;
+	ret = version_dir(s, relpath, &st, &vfd);
+	if (ret < 0)
+		return ret;
+	clock_gettime(CLOCK_REALTIME, &now);
+	for (unsigned int seq = 0; seq < 1000; seq++) {
+		ret = version_name(name, sizeof(name), &now, base, seq);
+		if (ret < 0)
+			break;
+		dst = ret = io_openat(s->io, vfd, name,
+				      O_WRONLY | O_CREAT | O_EXCL, 0600);
+		if (ret != -EEXIST)
+			break;
+	}
+	if (dst >= 0) {
+		src = io_reopen(s->io, fd, O_RDONLY);
+		ret = src < 0 ? src : io_clone(s->io, src, dst);
+		if (src >= 0)
+			io_close(s->io, src);
+		if (ret == 0)
+			ret = io_fchown(s->io, dst, st.st_uid, st.st_gid);
+		if (ret == 0)
+			ret = io_fchmod(s->io, dst, st.st_mode & 07777);
+		io_close(s->io, dst);
+		if (ret < 0)
+			io_unlinkat(s->io, vfd, name, false);
+	}
+	close(vfd);
+	if (ret == 0)
+		journal_note(s, JOURNAL_VERSION, relpath, st.st_size, NULL,
+			     name, "copy of a file with several links", who);
+	return ret < 0 ? ret : 0;
+}
+
 int stage_begin(struct store *s, int fd, bool truncate, struct stage **out)
 {
 	char relpath[PATH_MAX];

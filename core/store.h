@@ -58,6 +58,12 @@ bool store_is_scratch(const char *name);
 int store_keep(struct store *s, int fd, const struct who *who);
 
 /*
+ * Keeps a copy of the content of the regular file behind @fd as a version
+ * (before a file with several links is truncated in place); 0 or -errno.
+ */
+int store_keep_copy(struct store *s, int fd, const struct who *who);
+
+/*
  * Starts staging the regular file behind O_PATH handle @fd: a shadow on
  * the same filesystem holding its content (empty with @truncate), made the
  * cheapest way (reflink, else copy_file_range).  Caller frees with

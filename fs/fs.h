@@ -147,6 +147,12 @@ int fs_stage_commit(fuse_req_t req, struct fs_inode *inode, bool durable);
 void fs_stage_release(fuse_req_t req, struct fs_inode *inode);
 
 /*
+ * Before a file written in place (several links) is truncated: a copy of
+ * its content is kept as a version (scratch files excepted).
+ */
+int fs_keep_before_truncate(fuse_req_t req, struct fs_inode *inode);
+
+/*
  * A size change of @inode: staged like a write when the file is protected
  * (then 0); -ENOTSUP when it is a plain passthrough, -errno on failure.
  */

@@ -132,6 +132,13 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			return;
 		}
 		staged = fs_is_protected(h, inode);
+		if (!staged && (fi->flags & O_TRUNC)) {
+			ret = fs_keep_before_truncate(req, inode);
+			if (ret < 0) {
+				fuse_reply_err(req, -ret);
+				return;
+			}
+		}
 	}
 	/* A protected file is never truncated in place: its stage is. */
 	fd = io_reopen(h->io, inode->fd, staged ? fi->flags & ~O_TRUNC

@@ -131,6 +131,23 @@ int fs_stage_open_trunc(struct hydrafs *h, struct fs_inode *inode)
 	return stage_of(h, inode, true, &fd);
 }
 
+int fs_keep_before_truncate(fuse_req_t req, struct fs_inode *inode)
+{
+	struct hydrafs *h = fs_of(req);
+	char path[PATH_MAX], comm[32];
+	const char *base;
+	struct who who;
+
+	if (inode->ro || !S_ISREG(inode->type) ||
+	    io_relpath(h->io, inode->fd, path, sizeof(path)) < 0)
+		return 0;
+	base = strrchr(path, '/');
+	if (store_is_scratch(base ? base + 1 : path))
+		return 0;
+	fs_who(req, &who, comm, sizeof(comm));
+	return store_keep_copy(h->store, inode->fd, &who);
+}
+
 int fs_stage_truncate(fuse_req_t req, struct fs_inode *inode,
 		      struct fuse_file_info *fi, off_t size)
 {
@@ -138,8 +155,11 @@ int fs_stage_truncate(fuse_req_t req, struct fs_inode *inode,
 	struct fs_file *f = fi && fi->fh ? fs_file_of(fi) : NULL;
 	int fd, ret;
 
-	if (f ? !f->staged : !fs_is_protected(h, inode))
-		return -ENOTSUP;
+	if (f ? !f->staged : !fs_is_protected(h, inode)) {
+		/* Truncated in place: a copy of what is cut is kept first. */
+		ret = fs_keep_before_truncate(req, inode);
+		return ret < 0 ? ret : -ENOTSUP;
+	}
 	pthread_mutex_lock(&inode->lock);
 	ret = stage_of(h, inode, size == 0, &fd);
 	if (ret == 0 && size)

@@ -83,6 +83,21 @@ for n in .f.txt.swp 4913 f.txt~ .#f.txt x.tmp; do
 	assert_eq 0 "$(versions "$n")" "scratch file $n"
 done
 
+# A file with two links is written in place: both names see the write; a
+# truncation keeps a copy of what it cut.
+echo one >"$MNT/h1"
+ln "$MNT/h1" "$MNT/h2"
+printf 'two' | dd of="$MNT/h1" bs=1 seek=0 conv=notrunc status=none
+assert_eq two "$(cat "$MNT/h2")" "a write through one link shows in the other"
+assert_eq 0 "$(versions h1)" "in-place writes keep no version"
+echo three >"$MNT/h2"
+assert_eq three "$(cat "$MNT/h1")" "O_TRUNC rewrite through the other link"
+# The copy is filed under one of the file's names (here the first used).
+assert_eq two "$(only_version h1)" "the truncated content is kept"
+rm "$MNT/h1"
+assert_eq 1 "$(versions h1)" "unlinking one of two names keeps nothing more"
+assert_eq 1 "$(stat -c %h "$MNT/h2")" "h2's link count after rm h1"
+
 # .backups is read-only; the state dir is invisible.
 for cmd in "touch $MNT/.backups/f.txt/x" "rm -f $MNT/.backups/f.txt/$(ls "$MNT/.backups/f.txt")" \
 	"mkdir $MNT/.backups/new" "chmod 777 $MNT/.backups/f.txt" \
