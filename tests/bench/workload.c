@@ -458,6 +458,41 @@ static void do_fsyncwrite(void)
 	report(NULL, now() - t0);
 }
 
+/*
+ * Open, overwrite 4 KiB at a random place, close, in a file of @mib MiB of
+ * data: the cost of a commit after a small change, per close (seconds).
+ */
+static void overwrite_close(const char *name, long mib, long count)
+{
+	char buf[4096];
+	double t0;
+	long i;
+
+	write_file("big.bin", mib, true);
+	fill_random(buf, sizeof(buf));
+	t0 = now();
+	for (i = 0; i < count; i++) {
+		int fd = open_or_die("big.bin", O_WRONLY);
+		off_t off = (off_t)(rng_next() % (uint64_t)(mib * MIB / 4096)) * 4096;
+
+		buf[0] = (char)i;
+		if (pwrite(fd, buf, sizeof(buf), off) != (ssize_t)sizeof(buf))
+			die("pwrite", "big.bin");
+		close_or_die(fd, "big.bin");
+	}
+	report(name, (now() - t0) / (double)count);
+}
+
+static void do_overwrite_1m(void)
+{
+	overwrite_close(NULL, 1, 50);
+}
+
+static void do_overwrite_1g(void)
+{
+	overwrite_close(NULL, scaled(1024), 5);
+}
+
 static const struct workload {
 	const char *name;
 	void (*run)(void);
@@ -471,6 +506,8 @@ static const struct workload {
 	{ "rewrite-inplace", do_rewrite_inplace },
 	{ "rewrite-rename", do_rewrite_rename },
 	{ "fsyncwrite", do_fsyncwrite },
+	{ "overwrite-1m", do_overwrite_1m },
+	{ "overwrite-1g", do_overwrite_1g },
 };
 
 #define N_WORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
