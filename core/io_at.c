@@ -269,6 +269,17 @@ int io_removexattr_fd(struct io *io, int fd, const char *name)
 	return IO_RET(removexattr(p, name));
 }
 
+/* lstat of absolute @path, which must lie in the backing dir @root. */
+static int stat_beneath(struct io *io, const char *path, const char *root,
+			size_t rootlen, struct stat *st)
+{
+	const char *rel = path + (strcmp(root, "/") ? rootlen : 0);
+
+	if (strncmp(path, root, rootlen) || *rel != '/')
+		return -ENOENT;
+	return io_lstat(io, rel + 1, st);
+}
+
 int io_relpath(struct io *io, int fd, char *buf, size_t size)
 {
 	char p[64], root[PATH_MAX], path[PATH_MAX];
@@ -285,8 +296,15 @@ int io_relpath(struct io *io, int fd, char *buf, size_t size)
 		return -errno;
 	root[rn] = '\0';
 	path[n] = '\0';
-	if (n >= 10 && !strcmp(path + n - 10, " (deleted)"))
-		return -ENOENT;
+	if (n >= 10 && !strcmp(path + n - 10, " (deleted)")) {
+		/* The kernel's mark, unless the name really ends so. */
+		struct stat a, b;
+		int r = fstatat(fd, "", &a, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+
+		if (r < 0 || stat_beneath(io, path, root, (size_t)rn, &b) < 0 ||
+		    a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+			return -ENOENT;
+	}
 	if (!strcmp(root, "/"))
 		rn = 0;
 	if (strncmp(path, root, (size_t)rn) || (path[rn] && path[rn] != '/'))

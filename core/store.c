@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/limits.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -105,8 +106,8 @@ int store_versions_fd(const struct store *s)
 bool store_is_scratch(const char *name)
 {
 	static const char *const globs[] = {
-		"*.sw[a-p]", "*.swp", "*.swx", "4913", "*~", ".#*", "*.tmp",
-		"#*#",
+		".*.sw[a-p]", "*.swp", "*.swo", "*.swx", "4913", "*~", ".#*",
+		"*.tmp", "#*#",
 	};
 
 	for (size_t i = 0; i < sizeof(globs) / sizeof(globs[0]); i++)
@@ -162,6 +163,9 @@ static int version_dir(struct store *s, const char *relpath,
 		ret = io_lookup(s->io, dfd, comp, &nfd, &got);
 		if (ret == 0 && made)
 			ret = io_chown_fd(s->io, nfd, mst.st_uid, mst.st_gid);
+		/* After the chown, which may clear set-ID bits; not the umask's. */
+		if (ret == 0 && made)
+			ret = io_chmod_fd(s->io, nfd, mst.st_mode & 07777);
 		if (ret < 0)
 			break;
 		if (dfd != s->versionsfd)
@@ -194,9 +198,10 @@ static void journal_note(struct store *s, enum journal_event ev,
 }
 
 /* Links the object behind @fd into versions/@relpath/ as a new version. */
+/* ... *@vfd_out (may be NULL) gets the version dir's fd, caller closes. */
 static int keep_version(struct store *s, int fd, const char *relpath,
 			const struct stat *st, char *name, size_t size,
-			bool durable)
+			bool durable, int *vfd_out)
 {
 	const char *base = strrchr(relpath, '/');
 	struct timespec now;
@@ -216,9 +221,17 @@ static int keep_version(struct store *s, int fd, const char *relpath,
 			break;
 	}
 	/* The old content must not hang on an unsynced link once replaced. */
-	if (ret == 0 && durable)
+	if (ret == 0 && durable) {
 		ret = io_fsync_dir(s->io, vfd);
-	close(vfd);
+		if (ret < 0)
+			io_unlinkat(s->io, vfd, name, false);
+	}
+	if (ret < 0)
+		name[0] = '\0';
+	if (ret == 0 && vfd_out)
+		*vfd_out = vfd;
+	else
+		close(vfd);
 	return ret;
 }
 
@@ -234,7 +247,8 @@ int store_keep(struct store *s, int fd, const struct who *who)
 	ret = io_relpath(s->io, fd, relpath, sizeof(relpath));
 	if (ret < 0)
 		return ret;
-	ret = keep_version(s, fd, relpath, &st, name, sizeof(name), false);
+	ret = keep_version(s, fd, relpath, &st, name, sizeof(name), false,
+			   NULL);
 	if (ret == 0)
 		journal_note(s, JOURNAL_VERSION, relpath, st.st_size, NULL,
 			     name, NULL, who);
@@ -385,20 +399,37 @@ out_free:
 /* The file's xattrs, onto the shadow; best effort outside user.*. */
 static int copy_xattrs(struct io *io, int fd, int shadow)
 {
-	char list[4096], val[4096];
-	ssize_t n = io_listxattr_fd(io, fd, list, sizeof(list));
+	char *list = NULL, *val = NULL;
+	ssize_t n = io_listxattr_fd(io, fd, NULL, 0);
+	int ret = 0;
 
-	if (n < 0)
-		return n == -ENOTSUP ? 0 : (int)n;
-	for (char *name = list; name < list + n; name += strlen(name) + 1) {
-		ssize_t v = io_getxattr_fd(io, fd, name, val, sizeof(val));
-		int ret = v < 0 ? (int)v
-				: io_fsetxattr(io, shadow, name, val, (size_t)v, 0);
-
-		if (ret < 0 && !strncmp(name, "user.", 5))
-			return ret;
+	if (n <= 0)
+		return n == 0 || n == -ENOTSUP ? 0 : (int)n;
+	list = malloc((size_t)n);
+	val = malloc(XATTR_SIZE_MAX);
+	if (!list || !val) {
+		ret = -ENOMEM;
+		goto out_free;
 	}
-	return 0;
+	n = io_listxattr_fd(io, fd, list, (size_t)n);
+	if (n < 0) {
+		ret = (int)n; /* changed meanwhile: the commit is retried */
+		goto out_free;
+	}
+	for (char *name = list; name < list + n; name += strlen(name) + 1) {
+		ssize_t v = io_getxattr_fd(io, fd, name, val, XATTR_SIZE_MAX);
+
+		ret = v < 0 ? (int)v
+			    : io_fsetxattr(io, shadow, name, val, (size_t)v, 0);
+		if (ret < 0 && strncmp(name, "user.", 5))
+			ret = 0;
+		if (ret < 0)
+			break;
+	}
+out_free:
+	free(val);
+	free(list);
+	return ret;
 }
 
 /* Splits @relpath into an O_PATH fd of its dir (caller closes) and a name. */
@@ -407,7 +438,6 @@ static int open_parent(struct io *io, const char *relpath, int *dirfd,
 {
 	char dir[PATH_MAX];
 	const char *slash = strrchr(relpath, '/');
-	struct stat st;
 
 	*base = slash ? slash + 1 : relpath;
 	if (!slash) {
@@ -417,9 +447,7 @@ static int open_parent(struct io *io, const char *relpath, int *dirfd,
 	memcpy(dir, relpath, (size_t)(slash - relpath));
 	dir[slash - relpath] = '\0';
 	*dirfd = io_open(io, dir, O_PATH | O_DIRECTORY, 0);
-	if (*dirfd < 0)
-		return *dirfd;
-	return io_fstatat_empty(io, *dirfd, &st);
+	return *dirfd < 0 ? *dirfd : 0;
 }
 
 int stage_commit(struct store *s, struct stage *st, int fd,
@@ -429,7 +457,7 @@ int stage_commit(struct store *s, struct stage *st, int fd,
 	const char *base;
 	struct stat cur, sh, now;
 	bool same = false;
-	int old, dirfd, nfd, ret;
+	int old, dirfd, nfd, vfd, ret;
 
 	ret = io_fstatat_empty(s->io, fd, &cur);
 	if (ret == 0)
@@ -462,9 +490,7 @@ int stage_commit(struct store *s, struct stage *st, int fd,
 		if (now.st_dev != cur.st_dev || now.st_ino != cur.st_ino)
 			ret = -ESTALE;
 	}
-	if (ret == 0 && cur.st_size > 0)
-		ret = keep_version(s, fd, relpath, &cur, vname, sizeof(vname),
-				   durable);
+	/* Everything that can fail on the shadow comes before the version. */
 	if (ret == 0) {
 		ret = io_fremovexattr(s->io, st->fd, SHADOW_XATTR);
 		if (ret == -ENODATA || ret == -ENOTSUP)
@@ -483,22 +509,38 @@ int stage_commit(struct store *s, struct stage *st, int fd,
 	 */
 	if (ret == 0 && durable)
 		ret = io_fsync(s->io, st->fd, true);
+	/* The new object's handle, taken now: after the rename it must not fail. */
+	nfd = ret == 0 ? io_reopen(s->io, st->fd, O_PATH) : -1;
+	if (ret == 0 && nfd < 0)
+		ret = nfd;
+	vfd = -1;
+	if (ret == 0 && cur.st_size > 0)
+		ret = keep_version(s, fd, relpath, &cur, vname, sizeof(vname),
+				   durable, &vfd);
 	if (ret == 0)
 		ret = io_renameat(s->io, s->stagingfd, st->name, dirfd, base, 0);
 	if (ret < 0) {
+		/* Not committed: the version link just made would be a duplicate. */
+		if (vfd >= 0 && vname[0])
+			io_unlinkat(s->io, vfd, vname, false);
+		if (vfd >= 0)
+			close(vfd);
+		if (nfd >= 0)
+			close(nfd);
 		close(dirfd);
 		return ret;
 	}
+	if (vfd >= 0)
+		close(vfd);
 	/* Past the rename the commit has happened; what follows only reports. */
 	if (durable)
 		io_fsync_dir(s->io, dirfd);
-	ret = io_lookup(s->io, dirfd, base, &nfd, &now);
 	close(dirfd);
 	journal_note(s, JOURNAL_COMMIT, relpath, sh.st_size, sum,
 		     vname[0] ? vname : NULL, NULL, who);
 	io_close(s->io, st->fd);
 	free(st);
-	*new_fd = ret < 0 ? -1 : nfd;
+	*new_fd = nfd;
 	return 0;
 }
 

@@ -30,11 +30,12 @@ int version_name(char *buf, size_t size, const struct timespec *t,
 	char when[32], extra[16] = "";
 	int n;
 
-	if (!gmtime_r(&t->tv_sec, &tm))
+	if (seq > 999 || !gmtime_r(&t->tv_sec, &tm))
 		return -EINVAL;
 	strftime(when, sizeof(when), "%Y-%m-%dT%H-%M-%S", &tm);
+	/* Three digits, so that ~010 sorts after ~002. */
 	if (seq)
-		snprintf(extra, sizeof(extra), "~%u", seq);
+		snprintf(extra, sizeof(extra), "~%03u", seq);
 	n = snprintf(buf, size, "%s.%03ldZ%s%s", when, t->tv_nsec / 1000000,
 		     extra, version_ext(file));
 	if (n < 0 || (size_t)n >= size)
@@ -55,11 +56,23 @@ bool version_name_is_valid(const char *name)
 	}
 	name += i;
 	if (*name == '~') {
-		if (!isdigit((unsigned char)*++name))
+		/* ~001 to ~999, as version_name() writes them */
+		if (!isdigit((unsigned char)name[1]) ||
+		    !isdigit((unsigned char)name[2]) ||
+		    !isdigit((unsigned char)name[3]) ||
+		    !strncmp(name + 1, "000", 3))
 			return false;
-		while (isdigit((unsigned char)*name))
-			name++;
+		name += 4;
 	}
-	return *name == '\0' || !strcmp(name, version_ext(name)) ||
-	       (*name == '.' && !strchr(name + 1, '/'));
+	if (!*name)
+		return true;
+	/* An extension version_ext() gives, and nothing else. */
+	{
+		char probe[EXT_MAX + 2] = "x";
+
+		if (*name != '.' || strlen(name) > EXT_MAX)
+			return false;
+		strcpy(probe + 1, name);
+		return !strcmp(version_ext(probe), name);
+	}
 }

@@ -6,7 +6,7 @@
  * A version of "report.csv" kept at 2026-11-23 11:05:09.123 UTC is named
  * "2026-11-23T11-05-09.123Z.csv": sortable, filesystem-safe, the file's
  * extension kept.  A second version within the same millisecond is
- * "2026-11-23T11-05-09.123Z~1.csv" (sorting after the first).
+ * "2026-11-23T11-05-09.123Z~001.csv" (sorting after the first, up to ~999).
  */
 #ifndef HYDRAFS_VERSION_H
 #define HYDRAFS_VERSION_H
@@ -27,8 +27,9 @@
 const char *version_ext(const char *file);
 
 /*
- * Writes the name of a version of @file kept at @t (@seq > 0: the seq-th
- * extra one in that millisecond) into @buf; 0 or -ENAMETOOLONG.
+ * Writes the name of a version of @file kept at @t (@seq 1 to 999: the
+ * seq-th extra one in that millisecond) into @buf; 0, -ENAMETOOLONG, or
+ * -EINVAL for a @seq over 999.
  */
 int version_name(char *buf, size_t size, const struct timespec *t,
 		 const char *file, unsigned int seq);

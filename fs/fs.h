@@ -42,6 +42,11 @@ struct fs_inode {
 	struct stage *stage;	/* the shadow all writable handles share */
 	bool written;		/* the stage got more than an O_TRUNC */
 	int data_fd;		/* open fd of the current content, or -1 */
+	/*
+	 * The handle a commit replaced: requests that read @fd just before
+	 * the commit may still use it, so it is closed one commit later.
+	 */
+	int retired_fd;
 	unsigned int writers;	/* writable handles open */
 };
 

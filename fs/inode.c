@@ -38,6 +38,8 @@ static void inode_free(struct fs_inodes *t, struct fs_inode *n)
 	close(n->fd);
 	if (n->data_fd >= 0)
 		close(n->data_fd);
+	if (n->retired_fd >= 0)
+		close(n->retired_fd);
 	pthread_mutex_destroy(&n->lock);
 	free(n);
 }
@@ -136,6 +138,7 @@ struct fs_inode *fs_inodes_get(struct fs_inodes *t, int fd,
 	n->hashed = true;
 	n->ro = ro;
 	n->data_fd = -1;
+	n->retired_fd = -1;
 	pthread_mutex_init(&n->lock, NULL);
 	n->next = t->buckets[k];
 	t->buckets[k] = n;
@@ -200,7 +203,9 @@ void fs_inodes_rekey(struct fs_inodes *t, struct fs_inode *inode, int fd,
 	inode->hashed = true;
 	t->count++;
 	pthread_mutex_unlock(&t->lock);
-	close(old);
+	if (inode->retired_fd >= 0)
+		close(inode->retired_fd);
+	inode->retired_fd = old;
 }
 
 void fs_inodes_mark_kept(struct fs_inodes *t, const struct stat *st)

@@ -123,50 +123,51 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct hydrafs *h = fs_of(req);
 	struct fs_inode *inode = fs_inode(req, ino);
-	bool staged = false;
-	int fd, ret = 0;
+	bool writable = is_writable(fi->flags), staged = false;
+	int fd = -1, ret = 0;
 
-	if (is_writable(fi->flags)) {
-		if (inode->ro) {
-			fuse_reply_err(req, EROFS);
-			return;
-		}
-		staged = fs_is_protected(h, inode);
-		if (!staged && (fi->flags & O_TRUNC)) {
-			ret = fs_keep_before_truncate(req, inode);
-			if (ret < 0) {
-				fuse_reply_err(req, -ret);
-				return;
-			}
-		}
-	}
-	/* A protected file is never truncated in place: its stage is. */
-	fd = io_reopen(h->io, inode->fd, staged ? fi->flags & ~O_TRUNC
-						: fi->flags);
-	if (fd < 0) {
-		fuse_reply_err(req, -fd);
+	if (writable && inode->ro) {
+		fuse_reply_err(req, EROFS);
 		return;
 	}
-	if (fi->flags & O_TRUNC)
-		ret = fs_kill_suidgid(h->io, inode->fd);
+	/*
+	 * Under the inode's lock, so that no commit changes the file between
+	 * the decision and the open; a file that already has writers keeps
+	 * their mode (a commit in progress links it twice for a moment).
+	 */
 	pthread_mutex_lock(&inode->lock);
+	if (writable)
+		staged = inode->writers || inode->stage ||
+			 fs_is_protected(h, inode);
+	if (writable && !staged && (fi->flags & O_TRUNC))
+		ret = fs_keep_before_truncate(req, inode);
+	/* A protected file is never truncated in place: its stage is. */
+	if (ret == 0) {
+		fd = io_reopen(h->io, inode->fd,
+			       staged ? fi->flags & ~O_TRUNC : fi->flags);
+		ret = fd < 0 ? fd : 0;
+	}
+	if (ret == 0 && (fi->flags & O_TRUNC))
+		ret = fs_kill_suidgid(h->io, inode->fd);
 	if (ret == 0 && staged && (fi->flags & O_TRUNC))
 		ret = fs_stage_open_trunc(h, inode);
 	if (ret == 0 && staged)
 		inode->writers++;
 	/* A reader opened while the file is written reads the version it opened. */
-	if (!staged && !is_writable(fi->flags) && inode->writers)
+	if (!writable && inode->writers)
 		fi->direct_io = 1;
 	pthread_mutex_unlock(&inode->lock);
-	if (ret == 0)
+	if (ret == 0) {
 		ret = file_install(h, fd, staged, fi);
-	else
-		io_close(h->io, fd);
-	if (ret < 0 && staged) {
-		pthread_mutex_lock(&inode->lock);
-		inode->writers--;
-		pthread_mutex_unlock(&inode->lock);
+		fd = -1;
+		if (ret < 0 && staged) {
+			pthread_mutex_lock(&inode->lock);
+			inode->writers--;
+			pthread_mutex_unlock(&inode->lock);
+		}
 	}
+	if (fd >= 0)
+		io_close(h->io, fd);
 	if (ret < 0)
 		fuse_reply_err(req, -ret);
 	else
