@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +32,60 @@ struct store {
 	int versionsfd;	/* O_PATH: .hydrafs/versions */
 	struct journal *journal;
 	atomic_ulong seq;
+
+	/* Group commit of directory syncs (see sync_dir()). */
+	pthread_mutex_t sync_lock;
+	pthread_cond_t sync_done;
+	bool syncing;
+	dev_t sync_dev;
+	ino_t sync_ino;
+	unsigned long sync_started, sync_finished;
+	int sync_ret;
 };
+
+/*
+ * Syncs the dir behind @dirfd.  Commits that happen together share one
+ * sync: a caller that arrives while a sync of the same dir runs waits for
+ * the next one, which covers every rename made before it started, and
+ * callers arriving meanwhile join it.
+ */
+static int sync_dir(struct store *s, int dirfd)
+{
+	struct stat st;
+	unsigned long want;
+	int ret;
+
+	ret = io_fstatat_empty(s->io, dirfd, &st);
+	if (ret < 0)
+		return ret;
+	pthread_mutex_lock(&s->sync_lock);
+	/* A sync that starts after now covers our rename. */
+	want = s->sync_started + 1;
+	for (;;) {
+		if (s->sync_finished >= want && s->sync_dev == st.st_dev &&
+		    s->sync_ino == st.st_ino) {
+			ret = s->sync_ret;
+			break;
+		}
+		if (!s->syncing) {
+			s->syncing = true;
+			s->sync_dev = st.st_dev;
+			s->sync_ino = st.st_ino;
+			want = ++s->sync_started;
+			pthread_mutex_unlock(&s->sync_lock);
+			ret = io_fsync_dir(s->io, dirfd);
+			pthread_mutex_lock(&s->sync_lock);
+			s->sync_ret = ret;
+			s->sync_finished = want;
+			s->syncing = false;
+			pthread_cond_broadcast(&s->sync_done);
+			break;
+		}
+		pthread_cond_wait(&s->sync_done, &s->sync_lock);
+	}
+	pthread_mutex_unlock(&s->sync_lock);
+	return ret;
+}
 
 struct stage {
 	int fd;		/* the shadow, O_RDWR */
@@ -65,6 +119,8 @@ int store_open(struct io *io, struct store **out)
 		return -ENOMEM;
 	s->io = io;
 	s->statefd = s->stagingfd = s->versionsfd = -1;
+	pthread_mutex_init(&s->sync_lock, NULL);
+	pthread_cond_init(&s->sync_done, NULL);
 	ret = mkdir_open(io, io_rootfd(io), STATE_DIR, 0711, &s->statefd);
 	if (ret == 0)
 		ret = mkdir_open(io, s->statefd, STATE_STAGING, 0700,
@@ -95,6 +151,8 @@ void store_close(struct store *s)
 		close(s->stagingfd);
 	if (s->statefd >= 0)
 		close(s->statefd);
+	pthread_cond_destroy(&s->sync_done);
+	pthread_mutex_destroy(&s->sync_lock);
 	free(s);
 }
 
@@ -222,7 +280,7 @@ static int keep_version(struct store *s, int fd, const char *relpath,
 	}
 	/* The old content must not hang on an unsynced link once replaced. */
 	if (ret == 0 && durable) {
-		ret = io_fsync_dir(s->io, vfd);
+		ret = sync_dir(s, vfd);
 		if (ret < 0)
 			io_unlinkat(s->io, vfd, name, false);
 	}
@@ -534,7 +592,7 @@ int stage_commit(struct store *s, struct stage *st, int fd,
 		close(vfd);
 	/* Past the rename the commit has happened; what follows only reports. */
 	if (durable)
-		io_fsync_dir(s->io, dirfd);
+		sync_dir(s, dirfd);
 	close(dirfd);
 	journal_note(s, JOURNAL_COMMIT, relpath, sh.st_size, sum,
 		     vname[0] ? vname : NULL, NULL, who);

@@ -43,10 +43,10 @@ struct fs_inode {
 	bool written;		/* the stage got more than an O_TRUNC */
 	int data_fd;		/* open fd of the current content, or -1 */
 	/*
-	 * The handle a commit replaced: requests that read @fd just before
-	 * the commit may still use it, so it is closed one commit later.
+	 * Guards @fd of a regular file, which a commit replaces: requests
+	 * outside @lock use a dup of it (fs_fd_hold()).
 	 */
-	int retired_fd;
+	pthread_mutex_t fd_lock;
 	unsigned int writers;	/* writable handles open */
 };
 
@@ -92,6 +92,14 @@ static inline struct fs_file *fs_file_of(const struct fuse_file_info *fi)
 {
 	return (struct fs_file *)(uintptr_t)fi->fh;
 }
+
+/*
+ * An fd of @inode's object for one request: @inode->fd itself, or a dup of
+ * it for a regular file (a commit may replace it meanwhile); give it back
+ * with fs_fd_drop().  -errno on failure.
+ */
+int fs_fd_hold(struct fs_inode *inode);
+void fs_fd_drop(struct fs_inode *inode, int fd);
 
 /* The inode behind node id @ino. */
 struct fs_inode *fs_inode(fuse_req_t req, fuse_ino_t ino);

@@ -38,8 +38,7 @@ static void inode_free(struct fs_inodes *t, struct fs_inode *n)
 	close(n->fd);
 	if (n->data_fd >= 0)
 		close(n->data_fd);
-	if (n->retired_fd >= 0)
-		close(n->retired_fd);
+	pthread_mutex_destroy(&n->fd_lock);
 	pthread_mutex_destroy(&n->lock);
 	free(n);
 }
@@ -138,8 +137,8 @@ struct fs_inode *fs_inodes_get(struct fs_inodes *t, int fd,
 	n->hashed = true;
 	n->ro = ro;
 	n->data_fd = -1;
-	n->retired_fd = -1;
 	pthread_mutex_init(&n->lock, NULL);
+	pthread_mutex_init(&n->fd_lock, NULL);
 	n->next = t->buckets[k];
 	t->buckets[k] = n;
 	if (++t->count > t->nbuckets)
@@ -193,8 +192,10 @@ void fs_inodes_rekey(struct fs_inodes *t, struct fs_inode *inode, int fd,
 
 	pthread_mutex_lock(&t->lock);
 	unhash(t, inode);
+	pthread_mutex_lock(&inode->fd_lock);
 	old = inode->fd;
 	inode->fd = fd;
+	pthread_mutex_unlock(&inode->fd_lock);
 	inode->dev = st->st_dev;
 	inode->ino = st->st_ino;
 	k = bucket_of(t, inode->dev, inode->ino);
@@ -203,9 +204,26 @@ void fs_inodes_rekey(struct fs_inodes *t, struct fs_inode *inode, int fd,
 	inode->hashed = true;
 	t->count++;
 	pthread_mutex_unlock(&t->lock);
-	if (inode->retired_fd >= 0)
-		close(inode->retired_fd);
-	inode->retired_fd = old;
+	/* Requests that read the old handle hold their own dup of it. */
+	close(old);
+}
+
+int fs_fd_hold(struct fs_inode *inode)
+{
+	int fd;
+
+	if (!S_ISREG(inode->type))
+		return inode->fd;
+	pthread_mutex_lock(&inode->fd_lock);
+	fd = fcntl(inode->fd, F_DUPFD_CLOEXEC, 0);
+	pthread_mutex_unlock(&inode->fd_lock);
+	return fd < 0 ? -errno : fd;
+}
+
+void fs_fd_drop(struct fs_inode *inode, int fd)
+{
+	if (S_ISREG(inode->type) && fd >= 0)
+		close(fd);
 }
 
 void fs_inodes_mark_kept(struct fs_inodes *t, const struct stat *st)

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -189,6 +190,35 @@ static void fs_destroy(void *userdata)
 
 static struct fuse_lowlevel_ops fs_ops;
 
+/*
+ * The daemon holds an O_PATH handle per inode the kernel knows (and one
+ * more per inode a commit replaced): raise the open-file limit as far as
+ * allowed, as passthrough daemons do.
+ */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	unsigned long max = 0;
+	FILE *f;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	f = fopen("/proc/sys/fs/nr_open", "r");
+	if (f) {
+		if (fscanf(f, "%lu", &max) != 1)
+			max = 0;
+		fclose(f);
+	}
+	if (max > rl.rlim_max) {
+		struct rlimit want = { max, max };
+
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			return;
+	}
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 static bool valid_timeout(double t)
 {
 	return t >= 0 && t <= 86400 * 365;
@@ -237,6 +267,7 @@ int main(int argc, char *argv[])
 	if (!valid_timeout(o.entry_timeout) || !valid_timeout(o.attr_timeout))
 		die(EXIT_USAGE, "entry_timeout and attr_timeout take seconds from 0 to one year");
 	check_paths(&o);
+	raise_fd_limit();
 	/* Other users only ever get the kernel's permission checks. */
 	if (o.allow_other && !o.default_permissions)
 		fuse_opt_add_arg(&args, "-odefault_permissions");

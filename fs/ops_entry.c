@@ -134,9 +134,15 @@ static int stat_of(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	struct stat sh;
 	int ret;
 
+	int fd;
+
 	if (fi && fi->fh && !fs_file_of(fi)->staged)
 		return io_fstat(h->io, fs_file_of(fi)->fd, st);
-	ret = io_fstatat_empty(h->io, inode->fd, st);
+	fd = fs_fd_hold(inode);
+	if (fd < 0)
+		return fd;
+	ret = io_fstatat_empty(h->io, fd, st);
+	fs_fd_drop(inode, fd);
 	if (ret < 0 || !S_ISREG(st->st_mode))
 		return ret;
 	/* Deleted through the mount: its version's link is not a name. */
@@ -186,22 +192,25 @@ static int setattr(fuse_req_t req, struct fs_inode *inode, struct stat *attr,
 {
 	struct io *io = fs_of(req)->io;
 	int fd = fi && fi->fh ? fs_file_of(fi)->fd : -1;
-	int ret = 0;
+	int ifd = fs_fd_hold(inode), ret = 0;
+
+	if (ifd < 0)
+		return ifd;
 
 	if (valid & FUSE_SET_ATTR_MODE)
 		ret = fd >= 0 ? io_fchmod(io, fd, attr->st_mode)
-			      : io_chmod_fd(io, inode->fd, attr->st_mode);
+			      : io_chmod_fd(io, ifd, attr->st_mode);
 	if (ret == 0 && (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))) {
 		uid_t uid = valid & FUSE_SET_ATTR_UID ? attr->st_uid : (uid_t)-1;
 		gid_t gid = valid & FUSE_SET_ATTR_GID ? attr->st_gid : (gid_t)-1;
 
-		ret = io_chown_fd(io, inode->fd, uid, gid);
+		ret = io_chown_fd(io, ifd, uid, gid);
 	}
 	if (ret == 0 && (valid & FUSE_SET_ATTR_SIZE)) {
 		ret = fd >= 0 ? io_ftruncate(io, fd, attr->st_size)
-			      : io_truncate_fd(io, inode->fd, attr->st_size);
+			      : io_truncate_fd(io, ifd, attr->st_size);
 		if (ret == 0)
-			ret = fs_kill_suidgid(io, inode->fd);
+			ret = fs_kill_suidgid(io, ifd);
 	}
 	if (ret == 0 && (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
 				  FUSE_SET_ATTR_ATIME_NOW |
@@ -210,8 +219,9 @@ static int setattr(fuse_req_t req, struct fs_inode *inode, struct stat *attr,
 
 		times_of(attr, valid, ts);
 		ret = fd >= 0 ? io_futimens(io, fd, ts)
-			      : io_utimens_fd(io, inode->fd, ts);
+			      : io_utimens_fd(io, ifd, ts);
 	}
+	fs_fd_drop(inode, ifd);
 	return ret;
 }
 
@@ -349,8 +359,12 @@ static void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	struct fuse_entry_param e;
 	int ret = inode->ro ? -EROFS : fs_check_change(fs_of(req), p, newname);
 
-	if (ret == 0)
-		ret = io_link_fd(fs_of(req)->io, inode->fd, p->fd, newname);
+	if (ret == 0) {
+		int fd = fs_fd_hold(inode);
+
+		ret = fd < 0 ? fd : io_link_fd(fs_of(req)->io, fd, p->fd, newname);
+		fs_fd_drop(inode, fd);
+	}
 
 	if (ret == 0)
 		ret = fs_lookup_entry(req, p, newname, &e);
@@ -435,7 +449,11 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 static void fs_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	struct statvfs st;
-	int ret = io_statvfs_fd(fs_of(req)->io, fs_inode(req, ino)->fd, &st);
+	struct fs_inode *inode = fs_inode(req, ino);
+	int fd = fs_fd_hold(inode);
+	int ret = fd < 0 ? fd : io_statvfs_fd(fs_of(req)->io, fd, &st);
+
+	fs_fd_drop(inode, fd);
 
 	if (ret < 0)
 		fuse_reply_err(req, -ret);
@@ -451,7 +469,11 @@ static void fs_access(fuse_req_t req, fuse_ino_t ino, int mask)
 	struct stat st;
 	int n, ret;
 
-	ret = io_fstatat_empty(fs_of(req)->io, fs_inode(req, ino)->fd, &st);
+	struct fs_inode *inode = fs_inode(req, ino);
+	int fd = fs_fd_hold(inode);
+
+	ret = fd < 0 ? fd : io_fstatat_empty(fs_of(req)->io, fd, &st);
+	fs_fd_drop(inode, fd);
 	if (ret == 0 && mask != F_OK) {
 		n = fuse_req_getgroups(req, 64, groups);
 		if (n < 0 || n > 64)

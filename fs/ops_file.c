@@ -240,9 +240,15 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	struct hydrafs *h = fs_of(req);
 	struct fs_inode *inode = fs_inode(req, ino);
 	struct fs_file *f = fs_file_of(fi);
-	ssize_t n = fs_kill_suidgid(h->io, inode->fd);
+	ssize_t n = 0;
 	struct stat st;
 	int fd;
+
+	if (fs_kernel_kill_suidgid()) {
+		fd = fs_fd_hold(inode);
+		n = fd < 0 ? fd : fs_kill_suidgid(h->io, fd);
+		fs_fd_drop(inode, fd);
+	}
 
 	if (n == 0 && f->staged) {
 		pthread_mutex_lock(&inode->lock);

@@ -16,7 +16,12 @@ static int xattr_fd(fuse_req_t req, fuse_ino_t ino, int err_if_link)
 {
 	struct fs_inode *inode = fs_inode(req, ino);
 
-	return S_ISLNK(inode->type) ? -err_if_link : inode->fd;
+	return S_ISLNK(inode->type) ? -err_if_link : fs_fd_hold(inode);
+}
+
+static void xattr_fd_drop(fuse_req_t req, fuse_ino_t ino, int fd)
+{
+	fs_fd_drop(fs_inode(req, ino), fd);
 }
 
 static void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
@@ -24,10 +29,13 @@ static void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 {
 	int fd = fs_inode(req, ino)->ro ? -EROFS : xattr_fd(req, ino, EPERM);
 
+	int ret = fd;
+
 	if (fd >= 0)
-		fd = io_setxattr_fd(fs_of(req)->io, fd, name, value, size,
-				    flags);
-	fuse_reply_err(req, fd < 0 ? -fd : 0);
+		ret = io_setxattr_fd(fs_of(req)->io, fd, name, value, size,
+				     flags);
+	xattr_fd_drop(req, ino, fd);
+	fuse_reply_err(req, ret < 0 ? -ret : 0);
 }
 
 /* Replies with the size (when @size is 0) or the bytes @get produced. */
@@ -53,6 +61,7 @@ static void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		n = -ENOMEM;
 	else if (fd >= 0)
 		n = io_getxattr_fd(fs_of(req)->io, fd, name, buf, size);
+	xattr_fd_drop(req, ino, fd);
 	reply_sized(req, n, buf, size);
 	free(buf);
 }
@@ -67,8 +76,12 @@ static void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 		n = 0; /* none, see xattr_fd() */
 	else if (size && !(buf = malloc(size)))
 		n = -ENOMEM;
-	else
-		n = io_listxattr_fd(fs_of(req)->io, inode->fd, buf, size);
+	else {
+		int fd = fs_fd_hold(inode);
+
+		n = fd < 0 ? fd : io_listxattr_fd(fs_of(req)->io, fd, buf, size);
+		fs_fd_drop(inode, fd);
+	}
 	reply_sized(req, n, buf, size);
 	free(buf);
 }
@@ -77,9 +90,12 @@ static void fs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	int fd = fs_inode(req, ino)->ro ? -EROFS : xattr_fd(req, ino, EPERM);
 
+	int ret = fd;
+
 	if (fd >= 0)
-		fd = io_removexattr_fd(fs_of(req)->io, fd, name);
-	fuse_reply_err(req, fd < 0 ? -fd : 0);
+		ret = io_removexattr_fd(fs_of(req)->io, fd, name);
+	xattr_fd_drop(req, ino, fd);
+	fuse_reply_err(req, ret < 0 ? -ret : 0);
 }
 
 void fs_init_ops_xattr(struct fuse_lowlevel_ops *ops)

@@ -155,12 +155,13 @@ int fs_stage_truncate(fuse_req_t req, struct fs_inode *inode,
 	struct fs_file *f = fi && fi->fh ? fs_file_of(fi) : NULL;
 	int fd, ret;
 
-	if (f ? !f->staged : !fs_is_protected(h, inode)) {
+	pthread_mutex_lock(&inode->lock);
+	if (f ? !f->staged : !(inode->writers || fs_is_protected(h, inode))) {
 		/* Truncated in place: a copy of what is cut is kept first. */
 		ret = fs_keep_before_truncate(req, inode);
+		pthread_mutex_unlock(&inode->lock);
 		return ret < 0 ? ret : -ENOTSUP;
 	}
-	pthread_mutex_lock(&inode->lock);
 	ret = stage_of(h, inode, size == 0, &fd);
 	if (ret == 0 && size)
 		ret = io_ftruncate(h->io, fd, size);
