@@ -454,6 +454,12 @@ out_free:
 	return ret;
 }
 
+/* Holes make up most of it: more than 1 GiB beyond what is allocated. */
+static bool is_sparse(const struct stat *st)
+{
+	return st->st_size > (off_t)st->st_blocks * 512 * 2 + (1LL << 30);
+}
+
 /* The file's xattrs, onto the shadow; best effort outside user.*. */
 static int copy_xattrs(struct io *io, int fd, int shadow)
 {
@@ -524,12 +530,23 @@ int stage_commit(struct store *s, struct stage *st, int fd,
 		ret = io_relpath(s->io, fd, relpath, sizeof(relpath));
 	if (ret < 0)
 		return ret;
-	old = cur.st_size == sh.st_size ? io_reopen(s->io, fd, O_RDONLY) : -1;
-	ret = hash_and_compare(s->io, st->fd, old, sum, &same);
-	if (old >= 0)
-		io_close(s->io, old);
-	if (ret < 0)
-		return ret;
+	/*
+	 * A mostly sparse file is not read whole to be hashed and compared
+	 * (reading holes of terabytes would take hours): it just commits,
+	 * with no checksum recorded.
+	 */
+	if (is_sparse(&sh)) {
+		sum[0] = '\0';
+	} else {
+		old = cur.st_size == sh.st_size
+			      ? io_reopen(s->io, fd, O_RDONLY)
+			      : -1;
+		ret = hash_and_compare(s->io, st->fd, old, sum, &same);
+		if (old >= 0)
+			io_close(s->io, old);
+		if (ret < 0)
+			return ret;
+	}
 	if (same) {
 		/* Identical content: nothing to commit, no version. */
 		io_close(s->io, st->fd);
@@ -594,8 +611,9 @@ int stage_commit(struct store *s, struct stage *st, int fd,
 	if (durable)
 		sync_dir(s, dirfd);
 	close(dirfd);
-	journal_note(s, JOURNAL_COMMIT, relpath, sh.st_size, sum,
-		     vname[0] ? vname : NULL, NULL, who);
+	journal_note(s, JOURNAL_COMMIT, relpath, sh.st_size,
+		     sum[0] ? sum : NULL, vname[0] ? vname : NULL,
+		     sum[0] ? NULL : "sparse, not hashed", who);
 	io_close(s->io, st->fd);
 	free(st);
 	*new_fd = nfd;
