@@ -89,7 +89,7 @@ static int sync_dir(struct store *s, int dirfd)
 
 struct stage {
 	int fd;		/* the shadow, O_RDWR */
-	char name[64];	/* its name in staging/ */
+	char name[NAME_MAX + 1];	/* its name in staging/: "<pid>-<seq>-<file name>" */
 };
 
 static int mkdir_open(struct io *io, int dirfd, const char *name, mode_t mode,
@@ -368,10 +368,21 @@ int stage_begin(struct store *s, int fd, bool truncate, struct stage **out)
 	struct stage *st = calloc(1, sizeof(*st));
 	int src, ret;
 
+	relpath[0] = '\0';
+
 	if (!st)
 		return -ENOMEM;
-	snprintf(st->name, sizeof(st->name), "%ld-%lu", (long)getpid(),
-		 atomic_fetch_add(&s->seq, 1));
+	{
+		const char *base = "";
+
+		if (io_relpath(s->io, fd, relpath, sizeof(relpath)) == 0) {
+			base = strrchr(relpath, '/');
+			base = base ? base + 1 : relpath;
+		}
+		/* The file's name goes in the shadow's: an orphan keeps it. */
+		snprintf(st->name, sizeof(st->name), "%ld-%lu-%.100s",
+			 (long)getpid(), atomic_fetch_add(&s->seq, 1), base);
+	}
 	st->fd = io_openat(s->io, s->stagingfd, st->name,
 			   O_RDWR | O_CREAT | O_EXCL, 0600);
 	if (st->fd < 0) {
@@ -379,8 +390,8 @@ int stage_begin(struct store *s, int fd, bool truncate, struct stage **out)
 		free(st);
 		return ret;
 	}
-	/* Names the shadow for recovery; best effort (xattrs may be missing). */
-	if (io_relpath(s->io, fd, relpath, sizeof(relpath)) == 0)
+	/* The whole path, for the journal; best effort (xattrs may be missing). */
+	if (relpath[0])
 		io_fsetxattr(s->io, st->fd, SHADOW_XATTR, relpath,
 			     strlen(relpath), 0);
 	ret = 0;
@@ -515,7 +526,8 @@ static int open_parent(struct io *io, const char *relpath, int *dirfd,
 }
 
 int stage_commit(struct store *s, struct stage *st, int fd,
-		 const struct who *who, bool durable, int *new_fd)
+		 const struct who *who, bool durable, int *new_fd,
+		 struct stat *new_st)
 {
 	char relpath[PATH_MAX], vname[VERSION_NAME_MAX] = "", sum[33];
 	const char *base;
@@ -588,6 +600,8 @@ int stage_commit(struct store *s, struct stage *st, int fd,
 	nfd = ret == 0 ? io_reopen(s->io, st->fd, O_PATH) : -1;
 	if (ret == 0 && nfd < 0)
 		ret = nfd;
+	if (ret == 0)
+		ret = io_fstat(s->io, st->fd, new_st);
 	vfd = -1;
 	if (ret == 0 && cur.st_size > 0)
 		ret = keep_version(s, fd, relpath, &cur, vname, sizeof(vname),
@@ -644,13 +658,11 @@ static int orphan(struct store *s, const char *name, int64_t size)
 	clock_gettime(CLOCK_REALTIME, &now);
 	version_name(vname, sizeof(vname), &now, "", 0);
 	/* "<time>-<file name>-<shadow>": sortable, and says whose it was. */
-	{
-		const char *base = strrchr(path, '/');
-
-		base = base ? base + 1 : path;
-		snprintf(oname, sizeof(oname), "%s-%.150s-%s", vname,
-			 *base ? base : "unknown", name);
-	}
+	/*
+	 * "<time>-<shadow name>": the shadow's name ends in the file's name
+	 * ("<pid>-<seq>-<file name>"), so the orphan says whose it was.
+	 */
+	snprintf(oname, sizeof(oname), "%s-%.150s", vname, name);
 	ret = io_renameat(s->io, s->stagingfd, name, ofd, oname, 0);
 	close(ofd);
 	if (ret == 0)
@@ -679,7 +691,7 @@ static int store_recover(struct store *s)
 	const char *name;
 	unsigned char type;
 	off_t pos = 0, next;
-	char (*names)[64] = NULL;
+	char (*names)[NAME_MAX + 1] = NULL;
 	size_t n = 0, cap = 0;
 	int ret;
 
@@ -691,7 +703,7 @@ static int store_recover(struct store *s)
 		if (!strcmp(name, ".") || !strcmp(name, ".."))
 			continue;
 		if (strlen(name) >= sizeof(names[0]))
-			continue;
+			continue; /* not one of ours */
 		if (n == cap) {
 			void *p = realloc(names, (cap = cap ? cap * 2 : 16) *
 							 sizeof(names[0]));

@@ -78,11 +78,13 @@ int stage_fd(const struct stage *st);
  * Commits @st over the file behind O_PATH handle @fd.  @durable: the new
  * content survives a crash of the machine once this returns (fsync).
  * On success the stage is consumed, and *@new_fd is an O_PATH handle of the
- * file's new object (caller closes), or -1 when the content was identical
- * and nothing changed.  On failure the stage stays and nothing is lost.
+ * file's new object (caller closes) with its attributes in *@new_st, or -1
+ * when the content was identical and nothing changed.  On failure the
+ * stage stays and nothing is lost.
  */
 int stage_commit(struct store *s, struct stage *st, int fd,
-		 const struct who *who, bool durable, int *new_fd);
+		 const struct who *who, bool durable, int *new_fd,
+		 struct stat *new_st);
 
 /*
  * Frees @st; a shadow never committed is kept under .backups/.orphans

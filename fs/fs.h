@@ -48,6 +48,7 @@ struct fs_inode {
 	 */
 	pthread_mutex_t fd_lock;
 	unsigned int writers;	/* writable handles open */
+	unsigned int active;	/* of those, not flushed since their last write */
 };
 
 struct fs_inodes {
@@ -62,6 +63,7 @@ struct fs_inodes {
 struct fs_file {
 	int fd;
 	bool staged;	/* writable, writing through the inode's stage */
+	bool flushed;	/* staged: closed (FLUSH) and not written since */
 	bool append;	/* O_APPEND: writes land at the end */
 	struct fs_file *prev, *next;
 };
@@ -146,8 +148,8 @@ int fs_check_change(struct hydrafs *h, const struct fs_inode *dir,
 /* Who sent @req, for the journal; @comm (@size bytes) holds its name. */
 void fs_who(fuse_req_t req, struct who *who, char *comm, size_t size);
 
-/* Whether writes to @inode go through a stage (see stage.c). */
-bool fs_is_protected(struct hydrafs *h, struct fs_inode *inode);
+/* 1 when writes to @inode go through a stage (see stage.c), 0, -errno. */
+int fs_is_protected(struct hydrafs *h, struct fs_inode *inode);
 
 /* Under inode->lock: fds to read and write @inode's staged content. */
 int fs_stage_read_fd(struct hydrafs *h, struct fs_inode *inode);

@@ -40,6 +40,7 @@ static int file_install(struct hydrafs *h, int fd, bool staged,
 	}
 	f->fd = fd;
 	f->staged = staged;
+	f->flushed = false;
 	f->append = fi->flags & O_APPEND;
 	pthread_mutex_lock(&h->files_lock);
 	f->next = h->files.next;
@@ -97,6 +98,7 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		if (ret == 0 && staged) {
 			pthread_mutex_lock(&inode->lock);
 			inode->writers++;
+			inode->active++;
 			pthread_mutex_unlock(&inode->lock);
 		}
 		if (ret < 0)
@@ -136,10 +138,13 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	 * their mode (a commit in progress links it twice for a moment).
 	 */
 	pthread_mutex_lock(&inode->lock);
-	if (writable)
-		staged = inode->writers || inode->stage ||
-			 fs_is_protected(h, inode);
-	if (writable && !staged && (fi->flags & O_TRUNC))
+	if (writable) {
+		ret = inode->writers || inode->stage ? 1
+						     : fs_is_protected(h, inode);
+		staged = ret > 0;
+		ret = ret < 0 ? ret : 0;
+	}
+	if (ret == 0 && writable && !staged && (fi->flags & O_TRUNC))
 		ret = fs_keep_before_truncate(req, inode);
 	/* A protected file is never truncated in place: its stage is. */
 	if (ret == 0) {
@@ -151,8 +156,10 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		ret = fs_kill_suidgid(h->io, inode->fd);
 	if (ret == 0 && staged && (fi->flags & O_TRUNC))
 		ret = fs_stage_open_trunc(h, inode);
-	if (ret == 0 && staged)
+	if (ret == 0 && staged) {
 		inode->writers++;
+		inode->active++;
+	}
 	/* A reader opened while the file is written reads the version it opened. */
 	if (!writable && inode->writers)
 		fi->direct_io = 1;
@@ -163,6 +170,7 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		if (ret < 0 && staged) {
 			pthread_mutex_lock(&inode->lock);
 			inode->writers--;
+			inode->active--;
 			pthread_mutex_unlock(&inode->lock);
 		}
 	}
@@ -252,6 +260,10 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 
 	if (n == 0 && f->staged) {
 		pthread_mutex_lock(&inode->lock);
+		if (f->flushed) {
+			f->flushed = false;
+			inode->active++;
+		}
 		n = fs_stage_write_fd(h, inode, &fd);
 		/* O_APPEND: at the end of what is staged, whoever wrote it. */
 		if (n == 0 && f->append) {
@@ -286,9 +298,18 @@ static void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	 * then would show readers an empty file and keep a needless version.
 	 * The release commits it if nothing more comes.
 	 */
+	/*
+	 * "Last" counts handles not closed since their last write: a handle
+	 * already closed whose RELEASE has not arrived yet must not stop the
+	 * commit (close() would return before its content is the file's).
+	 */
 	if (ret == 0 && f->staged) {
 		pthread_mutex_lock(&inode->lock);
-		if (inode->writers == 1 && inode->written)
+		if (!f->flushed) {
+			f->flushed = true;
+			inode->active--;
+		}
+		if (inode->active == 0 && inode->written)
 			ret = fs_stage_commit(req, inode, false);
 		pthread_mutex_unlock(&inode->lock);
 	}
@@ -323,6 +344,8 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino,
 
 	if (f->staged) {
 		pthread_mutex_lock(&inode->lock);
+		if (!f->flushed)
+			inode->active--;
 		if (--inode->writers == 0)
 			fs_stage_release(req, inode);
 		pthread_mutex_unlock(&inode->lock);
@@ -359,6 +382,10 @@ static void fs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
 
 	if (fs_file_of(fi)->staged) {
 		pthread_mutex_lock(&inode->lock);
+		if (fs_file_of(fi)->flushed) {
+			fs_file_of(fi)->flushed = false;
+			inode->active++;
+		}
 		ret = fs_stage_write_fd(h, inode, &fd);
 		if (ret == 0)
 			ret = io_fallocate(h->io, fd, mode, off, len);

@@ -20,18 +20,26 @@
 #include <string.h>
 #include <unistd.h>
 
-bool fs_is_protected(struct hydrafs *h, struct fs_inode *inode)
+int fs_is_protected(struct hydrafs *h, struct fs_inode *inode)
 {
 	char path[PATH_MAX];
 	const char *base;
 	struct stat st;
+	int ret;
 
 	if (inode->ro || !S_ISREG(inode->type))
-		return false;
-	if (io_fstatat_empty(h->io, inode->fd, &st) < 0 || st.st_nlink != 1)
-		return false;
-	if (io_relpath(h->io, inode->fd, path, sizeof(path)) < 0)
-		return false;
+		return 0;
+	/* An error here must not quietly turn protection off: report it. */
+	ret = io_fstatat_empty(h->io, inode->fd, &st);
+	if (ret < 0)
+		return ret;
+	if (st.st_nlink != 1)
+		return 0;
+	ret = io_relpath(h->io, inode->fd, path, sizeof(path));
+	if (ret == -ENOENT)
+		return 0; /* deleted: nothing to protect */
+	if (ret < 0)
+		return ret;
 	base = strrchr(path, '/');
 	return !store_is_scratch(base ? base + 1 : path);
 }
@@ -87,17 +95,13 @@ int fs_stage_commit(fuse_req_t req, struct fs_inode *inode, bool durable)
 		return 0; /* a deleted file's stage is kept at release */
 	fs_who(req, &who, comm, sizeof(comm));
 	ret = stage_commit(h->store, inode->stage, inode->fd, &who, durable,
-			   &nfd);
+			   &nfd, &st);
 	if (ret < 0)
 		return ret;
 	inode->stage = NULL;
 	inode->written = false;
 	if (nfd < 0)
 		return 0;
-	if (io_fstatat_empty(h->io, nfd, &st) < 0) {
-		close(nfd);
-		return 0;
-	}
 	fs_inodes_rekey(&h->inodes, inode, nfd, &st);
 	if (inode->data_fd >= 0) {
 		io_close(h->io, inode->data_fd);
@@ -156,7 +160,13 @@ int fs_stage_truncate(fuse_req_t req, struct fs_inode *inode,
 	int fd, ret;
 
 	pthread_mutex_lock(&inode->lock);
-	if (f ? !f->staged : !(inode->writers || fs_is_protected(h, inode))) {
+	ret = f ? f->staged : inode->writers || inode->stage ? 1
+						 : fs_is_protected(h, inode);
+	if (ret < 0) {
+		pthread_mutex_unlock(&inode->lock);
+		return ret;
+	}
+	if (!ret) {
 		/* Truncated in place: a copy of what is cut is kept first. */
 		ret = fs_keep_before_truncate(req, inode);
 		pthread_mutex_unlock(&inode->lock);
