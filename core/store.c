@@ -313,6 +313,40 @@ int store_keep(struct store *s, int fd, const struct who *who)
 	return ret;
 }
 
+bool store_is_version_link(struct store *s, const char *relpath,
+			   const struct stat *st)
+{
+	struct io_dir *d;
+	const char *name;
+	unsigned char type;
+	off_t pos = 0, next;
+	ino_t ino;
+	bool found = false;
+	int dfd;
+
+	/* .hydrafs/versions/<relpath>/ */
+	{
+		char path[PATH_MAX];
+
+		if (snprintf(path, sizeof(path), "%s/%s/%s", STATE_DIR,
+			     STATE_VERSIONS, relpath) >= (int)sizeof(path))
+			return false;
+		dfd = io_open(s->io, path, O_PATH | O_DIRECTORY, 0);
+	}
+	if (dfd < 0)
+		return false;
+	if (io_opendir_fd(s->io, dfd, &d) == 0) {
+		while (!found && io_readdir(s->io, d, pos, &name, &type, &next,
+					    &ino) == 1) {
+			pos = next;
+			found = ino == st->st_ino;
+		}
+		io_closedir(d);
+	}
+	close(dfd);
+	return found;
+}
+
 int store_keep_copy(struct store *s, int fd, const struct who *who)
 {
 	char relpath[PATH_MAX], name[VERSION_NAME_MAX];

@@ -12,8 +12,9 @@
  * content is kept as a version by hard link (zero copy), the shadow takes
  * the file's mode, owner and xattrs, and is renamed over the file.  A crash
  * at any point leaves the file at its old or its new content: the rename is
- * the one step that switches, and a version link or a shadow left behind is
- * resolved at the next mount (store_recover()).
+ * the one step that switches.  A shadow left behind is moved to .orphans at
+ * the next mount (store_open()); a version link made just before the crash
+ * stays, a second name of the current content (store_is_version_link()).
  *
  * Thread-safe for different stages; one stage is used under its owner's
  * lock.
@@ -56,6 +57,14 @@ bool store_is_scratch(const char *name);
  * as a version (before it is unlinked or replaced); 0 or -errno.
  */
 int store_keep(struct store *s, int fd, const struct who *who);
+
+/*
+ * Whether one of the names of the file @st at @relpath is a version of it
+ * (a crash between a commit's version link and its rename leaves one): such
+ * a file is still protected, not a file with several links.
+ */
+bool store_is_version_link(struct store *s, const char *relpath,
+			   const struct stat *st);
 
 /*
  * Keeps a copy of the content of the regular file behind @fd as a version

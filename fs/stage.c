@@ -33,13 +33,16 @@ int fs_is_protected(struct hydrafs *h, struct fs_inode *inode)
 	ret = io_fstatat_empty(h->io, inode->fd, &st);
 	if (ret < 0)
 		return ret;
-	if (st.st_nlink != 1)
+	if (st.st_nlink > 2)
 		return 0;
 	ret = io_relpath(h->io, inode->fd, path, sizeof(path));
 	if (ret == -ENOENT)
 		return 0; /* deleted: nothing to protect */
 	if (ret < 0)
 		return ret;
+	/* Two links: protected when the other is a version a crash left. */
+	if (st.st_nlink == 2 && !store_is_version_link(h->store, path, &st))
+		return 0;
 	base = strrchr(path, '/');
 	return !store_is_scratch(base ? base + 1 : path);
 }

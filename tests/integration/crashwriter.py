@@ -36,8 +36,9 @@ MAX_LEN = 200 * 1024
 GEN_STEP = 1000000      # generations of one round (one daemon's life)
 VERSION_RE = re.compile(
     r"\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{3}Z(~\d+)?(\.[A-Za-z0-9_-]+)?")
+# "<time>-<pid>-<seq>-<file name>" (the shadow's name ends in the file's)
 ORPHAN_RE = re.compile(
-    r"\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{3}Z-(.+)-(\d+-\d+)")
+    r"\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{3}Z-\d+-\d+-(.*)")
 
 
 def header(name, gen, length, digest):
@@ -195,9 +196,16 @@ class Checker:
 
     def files(self):
         for name in self.names:
-            # store.h: a version link left by a crash is resolved at the
-            # mount; a file still linked to a version is written in place.
-            nlink = os.stat(os.path.join(self.backing, name)).st_nlink
+            # store.h: a crash between a commit's version link and its
+            # rename leaves the file's content linked as a version too; the
+            # file stays protected (staged), so that link is harmless.
+            st = os.stat(os.path.join(self.backing, name))
+            nlink = st.st_nlink
+            vdir = os.path.join(self.backing, ".hydrafs", "versions", name)
+            if nlink == 2 and os.path.isdir(vdir) and any(
+                    os.stat(os.path.join(vdir, v)).st_ino == st.st_ino
+                    for v in os.listdir(vdir)):
+                nlink = 1
             if nlink != 1:
                 self.problem("%s: %d links in the backing dir after the "
                              "remount (written in place from now on)" %
@@ -252,7 +260,7 @@ class Checker:
             self.stats["orphans"] += 1
             m = ORPHAN_RE.fullmatch(e)
             named = by_base.get(m.group(1)) if m else None
-            if m and m.group(1) == "unknown" and \
+            if m and m.group(1) == "" and \
                     os.stat(os.path.join(self.mnt, rel)).st_size == 0:
                 # Killed before the new shadow was named: nothing in it.
                 self.stats["empty unnamed orphans"] += 1

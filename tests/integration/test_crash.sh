@@ -8,7 +8,7 @@
 # whole content, no older than any of its versions; every content whose
 # fsync() or close() returned 0 is the file or a version; every version is
 # a whole content of its file; every orphan is named for its file (an empty
-# "unknown" one is let pass: killed before its shadow was named); every
+# empty one with no file name is let pass: killed before it was named); every
 # content whose write()s all returned is the file, a version or an orphan,
 # or was replaced in its stage, uncommitted, by a later content committed
 # before the crash.  At the end all of .backups is read again and the
