@@ -499,10 +499,19 @@ out_free:
 	return ret;
 }
 
-/* Holes make up most of it: more than 1 GiB beyond what is allocated. */
-static bool is_sparse(const struct stat *st)
+/*
+ * Whether a commit skips reading the whole file to hash it and compare it
+ * with the current content: a file mostly made of holes (reading terabytes
+ * of holes would take hours), or one larger than HASH_MAX, whose commit
+ * after a small change must cost what the reflink costs, not a read of the
+ * whole file.  (Hashing while the shadow is written comes with validation.)
+ */
+#define HASH_MAX (64LL << 20)
+
+static bool skips_hash(const struct stat *st)
 {
-	return st->st_size > (off_t)st->st_blocks * 512 * 2 + (1LL << 30);
+	return st->st_size > HASH_MAX ||
+	       st->st_size > (off_t)st->st_blocks * 512 * 2 + (1LL << 30);
 }
 
 /* The file's xattrs, onto the shadow; best effort outside user.*. */
@@ -576,12 +585,8 @@ int stage_commit(struct store *s, struct stage *st, int fd,
 		ret = io_relpath(s->io, fd, relpath, sizeof(relpath));
 	if (ret < 0)
 		return ret;
-	/*
-	 * A mostly sparse file is not read whole to be hashed and compared
-	 * (reading holes of terabytes would take hours): it just commits,
-	 * with no checksum recorded.
-	 */
-	if (is_sparse(&sh)) {
+	/* See skips_hash(): such a commit records no checksum. */
+	if (skips_hash(&sh)) {
 		sum[0] = '\0';
 	} else {
 		old = cur.st_size == sh.st_size
@@ -661,7 +666,7 @@ int stage_commit(struct store *s, struct stage *st, int fd,
 	close(dirfd);
 	journal_note(s, JOURNAL_COMMIT, relpath, sh.st_size,
 		     sum[0] ? sum : NULL, vname[0] ? vname : NULL,
-		     sum[0] ? NULL : "sparse, not hashed", who);
+		     sum[0] ? NULL : "large or sparse, not hashed", who);
 	io_close(s->io, st->fd);
 	free(st);
 	*new_fd = nfd;
