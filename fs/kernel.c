@@ -28,7 +28,6 @@
 
 static atomic_uint_fast64_t init_unique;
 static atomic_bool init_offers_killpriv;
-static atomic_bool killpriv_on;
 static __thread bool kill_requested;
 
 static void note_request(const void *buf, size_t len)
@@ -109,7 +108,6 @@ static ssize_t shim_writev(int fd, struct iovec *iov, int count,
 			struct fuse_init_out *init = iov[1].iov_base;
 
 			init->flags |= FUSE_HANDLE_KILLPRIV_V2;
-			atomic_store(&killpriv_on, true);
 		}
 	}
 	return writev(fd, iov, count);
@@ -130,9 +128,4 @@ int fs_kernel_install(struct fuse_session *se)
 bool fs_kernel_kill_suidgid(void)
 {
 	return kill_requested;
-}
-
-bool fs_kernel_handles_killpriv(void)
-{
-	return atomic_load(&killpriv_on);
 }

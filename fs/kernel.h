@@ -18,7 +18,4 @@ int fs_kernel_install(struct fuse_session *se);
 /* Whether the request being served asks to clear set-ID bits. */
 bool fs_kernel_kill_suidgid(void);
 
-/* Whether the kernel agreed to FUSE_HANDLE_KILLPRIV_V2. */
-bool fs_kernel_handles_killpriv(void);
-
 #endif
