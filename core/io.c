@@ -174,6 +174,8 @@ int io_new(const char *path, struct io **out)
 		free(io);
 		return ret;
 	}
+	/* open_by_handle_at() wants an fd that is not O_PATH; -1 is none. */
+	io->mountfd = openat(io->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	*out = io;
 	return 0;
 }
@@ -182,6 +184,8 @@ void io_free(struct io *io)
 {
 	if (!io)
 		return;
+	if (io->mountfd >= 0)
+		close(io->mountfd);
 	close(io->rootfd);
 	free(io);
 }

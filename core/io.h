@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
@@ -132,6 +133,19 @@ int io_openat(struct io *io, int dirfd, const char *name, int flags,
 	      mode_t mode);
 /* A new fd with @flags of the regular file behind O_PATH handle @fd. */
 int io_reopen(struct io *io, int fd, int flags);
+/*
+ * A file handle of the object behind O_PATH handle @fd, stable while the
+ * object lives (a connectable one for a non-directory where the kernel has
+ * them); caller frees.  -EOPNOTSUPP where the filesystem has none.
+ */
+int io_handle_of(struct io *io, int fd, bool is_dir,
+		 struct file_handle **out);
+/*
+ * An O_PATH handle (caller closes) of the object behind @fh, which must be
+ * on the backing dir's filesystem; -ESTALE once it is gone, -EPERM without
+ * CAP_DAC_READ_SEARCH.
+ */
+int io_open_handle(struct io *io, struct file_handle *fh);
 int io_mkdirat(struct io *io, int dirfd, const char *name, mode_t mode);
 int io_mknodat(struct io *io, int dirfd, const char *name, mode_t mode,
 	       dev_t dev);

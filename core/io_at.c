@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
@@ -386,4 +387,59 @@ int io_fremovexattr(struct io *io, int fd, const char *name)
 	int ret = io_enter(io, IO_XATTR);
 
 	return ret < 0 ? ret : IO_RET(fremovexattr(fd, name));
+}
+
+#ifndef AT_HANDLE_CONNECTABLE
+#define AT_HANDLE_CONNECTABLE 0x002	/* Linux 6.13 */
+#endif
+
+int io_handle_of(struct io *io, int fd, bool is_dir,
+		 struct file_handle **out)
+{
+	struct file_handle *fh;
+	int mount_id, ret = io_enter(io, IO_STAT);
+
+	if (ret < 0)
+		return ret;
+	fh = malloc(sizeof(*fh) + MAX_HANDLE_SZ);
+	if (!fh)
+		return -ENOMEM;
+	fh->handle_bytes = MAX_HANDLE_SZ;
+	/*
+	 * A connectable handle reopens with its path known (io_relpath()):
+	 * the kernel makes one from a path (through the fd's magic link),
+	 * not from the fd alone.
+	 */
+	ret = -1;
+	errno = EINVAL;
+	if (!is_dir) {
+		char link[64];
+
+		proc_path(link, sizeof(link), fd);
+		ret = name_to_handle_at(AT_FDCWD, link, fh, &mount_id,
+					AT_SYMLINK_FOLLOW | AT_HANDLE_CONNECTABLE);
+	}
+	if (ret < 0 && errno == EINVAL) {
+		fh->handle_bytes = MAX_HANDLE_SZ;
+		ret = name_to_handle_at(fd, "", fh, &mount_id, AT_EMPTY_PATH);
+	}
+	if (ret < 0) {
+		ret = -errno;
+		free(fh);
+		return ret;
+	}
+	*out = fh;
+	return 0;
+}
+
+int io_open_handle(struct io *io, struct file_handle *fh)
+{
+	int fd, ret = io_enter(io, IO_OPEN);
+
+	if (ret < 0)
+		return ret;
+	if (io->mountfd < 0)
+		return -EOPNOTSUPP;
+	fd = open_by_handle_at(io->mountfd, fh, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
 }

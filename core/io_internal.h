@@ -16,6 +16,7 @@ struct io_fault {
 
 struct io {
 	int rootfd;
+	int mountfd;	/* the root opened for reading (file handles), or -1 */
 	struct io_fault faults[IO_KIND_COUNT];
 	atomic_ulong calls[IO_KIND_COUNT];
 };

@@ -20,6 +20,7 @@
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -28,7 +29,17 @@
 
 struct fs_inode {
 	struct fs_inode *next;	/* hash chain, under the table lock */
-	int fd;			/* O_PATH handle of the backing object */
+	struct fs_inodes *table;
+	/*
+	 * O_PATH handle of the backing object, under @fd_lock; -1 while
+	 * closed to save descriptors, reopened from @handle (NULL where the
+	 * filesystem has no file handles: then @fd is never closed).
+	 */
+	int fd;
+	struct file_handle *handle;
+	unsigned int fd_users;	/* requests using @fd itself, under @fd_lock */
+	unsigned int pins;	/* open files, under @fd_lock: @fd stays */
+	bool referenced;	/* @fd used since the last sweep */
 	dev_t dev;
 	ino_t ino;
 	mode_t type;		/* S_IFMT bits */
@@ -53,6 +64,17 @@ struct fs_inode {
 
 struct fs_inodes {
 	struct store *store;	/* where a stage left at exit is kept */
+	struct io *io;
+	dev_t dev;		/* of the backing dir: handles only there */
+	bool use_handles;	/* file handles work (the daemon may open them) */
+	/*
+	 * Open O_PATH handles of inodes, and how many may stay open: past
+	 * that, the least recently used ones that have a file handle are
+	 * closed (fs_fd_hold() reopens them).
+	 */
+	atomic_ulong open_fds;
+	unsigned long max_fds;
+	size_t sweep_at;	/* the clock hand: next bucket, under @lock */
 	pthread_mutex_t lock;
 	struct fs_inode **buckets;
 	size_t nbuckets;
@@ -96,17 +118,26 @@ static inline struct fs_file *fs_file_of(const struct fuse_file_info *fi)
 }
 
 /*
- * An fd of @inode's object for one request: @inode->fd itself, or a dup of
- * it for a regular file (a commit may replace it meanwhile); give it back
- * with fs_fd_drop().  -errno on failure.
+ * An fd of @inode's object for one request: @inode->fd itself (kept open
+ * until fs_fd_drop()), or a dup of it for a regular file (a commit may
+ * replace it meanwhile); reopened when it was closed to save descriptors.
+ * Give it back with fs_fd_drop().  -errno on failure.
  */
 int fs_fd_hold(struct fs_inode *inode);
 void fs_fd_drop(struct fs_inode *inode, int fd);
 
+/* An open file of @inode keeps its handle open (deleted files have no other). */
+void fs_inode_pin(struct fs_inode *inode);
+void fs_inode_unpin(struct fs_inode *inode);
+
 /* The inode behind node id @ino. */
 struct fs_inode *fs_inode(fuse_req_t req, fuse_ino_t ino);
 
-int fs_inodes_init(struct fs_inodes *t);
+/*
+ * @io: borrowed; @max_fds: how many O_PATH handles may stay open (0: no
+ * limit).
+ */
+int fs_inodes_init(struct fs_inodes *t, struct io *io, unsigned long max_fds);
 void fs_inodes_release(struct fs_inodes *t);
 
 /*

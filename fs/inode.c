@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -19,15 +20,125 @@ struct fs_inode *fs_inode(fuse_req_t req, fuse_ino_t ino)
 	return (struct fs_inode *)(uintptr_t)ino;
 }
 
-int fs_inodes_init(struct fs_inodes *t)
+/* Whether handles of the backing dir's filesystem can be made and opened. */
+static bool handles_work(struct io *io)
 {
+	struct file_handle *fh;
+	int fd;
+
+	if (io_handle_of(io, io_rootfd(io), true, &fh) < 0)
+		return false;
+	fd = io_open_handle(io, fh);
+	free(fh);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+int fs_inodes_init(struct fs_inodes *t, struct io *io, unsigned long max_fds)
+{
+	struct stat st;
+
+	if (fstat(io_rootfd(io), &st) < 0)
+		return -errno;
 	t->buckets = calloc(INITIAL_BUCKETS, sizeof(*t->buckets));
 	if (!t->buckets)
 		return -ENOMEM;
 	t->nbuckets = INITIAL_BUCKETS;
 	t->count = 0;
+	t->io = io;
+	t->dev = st.st_dev;
+	t->max_fds = max_fds;
+	t->use_handles = max_fds > 0 && handles_work(io);
+	atomic_store(&t->open_fds, 0);
+	t->sweep_at = 0;
 	pthread_mutex_init(&t->lock, NULL);
 	return 0;
+}
+
+/*
+ * Whether @n is a file with several names: reopened from its file handle,
+ * it could come back under any of them, and its path names its versions
+ * (a crash leaves a version link beside a file): such a handle stays open.
+ */
+static bool has_links(struct fs_inode *n)
+{
+	struct stat st;
+
+	if (S_ISDIR(n->type))
+		return false;
+	return fstatat(n->fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0 ||
+	       st.st_nlink > 1;
+}
+
+/*
+ * Under @t->lock: closes the handles of inodes not used since the last
+ * sweep (a clock over the buckets) until a quarter of the limit is free.
+ */
+static void sweep(struct fs_inodes *t)
+{
+	unsigned long target = t->max_fds - t->max_fds / 4;
+
+	for (size_t seen = 0; seen < 2 * t->nbuckets &&
+	     atomic_load(&t->open_fds) > target; seen++) {
+		size_t k = t->sweep_at++ & (t->nbuckets - 1);
+
+		for (struct fs_inode *n = t->buckets[k]; n; n = n->next) {
+			pthread_mutex_lock(&n->fd_lock);
+			if (n->fd >= 0 && n->handle && !n->fd_users && !n->pins &&
+			    !has_links(n)) {
+				if (n->referenced) {
+					n->referenced = false;
+				} else {
+					close(n->fd);
+					n->fd = -1;
+					atomic_fetch_sub(&t->open_fds, 1);
+				}
+			}
+			pthread_mutex_unlock(&n->fd_lock);
+		}
+	}
+}
+
+static void sweep_if_full(struct fs_inodes *t)
+{
+	if (!t->use_handles || atomic_load(&t->open_fds) <= t->max_fds)
+		return;
+	pthread_mutex_lock(&t->lock);
+	sweep(t);
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* Under @n->fd_lock: opens @n->fd again from its file handle. */
+static int reopen(struct fs_inode *n)
+{
+	int fd;
+
+	if (n->fd >= 0)
+		return 0;
+	if (!n->handle)
+		return -EBADF;
+	fd = io_open_handle(n->table->io, n->handle);
+	if (fd < 0)
+		return fd == -ENOENT ? -ESTALE : fd;
+	n->fd = fd;
+	atomic_fetch_add(&n->table->open_fds, 1);
+	return 0;
+}
+
+/* A new inode's file handle, so that its O_PATH handle can be closed. */
+static void take_handle(struct fs_inodes *t, struct fs_inode *n)
+{
+	struct file_handle *fh;
+
+	if (!t->use_handles || n->dev != t->dev ||
+	    io_handle_of(t->io, n->fd, S_ISDIR(n->type), &fh) < 0)
+		return;
+	pthread_mutex_lock(&n->fd_lock);
+	free(n->handle);
+	n->handle = fh;
+	pthread_mutex_unlock(&n->fd_lock);
 }
 
 static void inode_free(struct fs_inodes *t, struct fs_inode *n)
@@ -35,7 +146,11 @@ static void inode_free(struct fs_inodes *t, struct fs_inode *n)
 	/* Staged data never committed (an unclean unmount) becomes an orphan. */
 	if (n->stage)
 		stage_free(t->store, n->stage);
-	close(n->fd);
+	if (n->fd >= 0) {
+		close(n->fd);
+		atomic_fetch_sub(&t->open_fds, 1);
+	}
+	free(n->handle);
 	if (n->data_fd >= 0)
 		close(n->data_fd);
 	pthread_mutex_destroy(&n->fd_lock);
@@ -97,6 +212,7 @@ struct fs_inode *fs_inodes_get(struct fs_inodes *t, int fd,
 			       const struct stat *st, bool ro)
 {
 	struct fs_inode *n;
+	bool stale;
 	size_t k;
 
 	pthread_mutex_lock(&t->lock);
@@ -111,8 +227,13 @@ struct fs_inode *fs_inodes_get(struct fs_inodes *t, int fd,
 		 * file that is still open keeps its entry, which must not be
 		 * handed out for the new file: unhash it instead.
 		 */
-		if (fstatat(n->fd, "", &old, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0 &&
-		    old.st_nlink == 0 && st->st_nlink > 0) {
+		pthread_mutex_lock(&n->fd_lock);
+		stale = reopen(n) == -ESTALE ||
+			(n->fd >= 0 &&
+			 fstatat(n->fd, "", &old, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0 &&
+			 old.st_nlink == 0 && st->st_nlink > 0);
+		pthread_mutex_unlock(&n->fd_lock);
+		if (stale) {
 			*pp = n->next;
 			n->hashed = false;
 			t->count--;
@@ -121,6 +242,7 @@ struct fs_inode *fs_inodes_get(struct fs_inodes *t, int fd,
 		n->nlookup++;
 		pthread_mutex_unlock(&t->lock);
 		close(fd);
+		sweep_if_full(t);	/* the check above may have reopened it */
 		return n;
 	}
 	n = calloc(1, sizeof(*n));
@@ -129,7 +251,10 @@ struct fs_inode *fs_inodes_get(struct fs_inodes *t, int fd,
 		close(fd);
 		return NULL;
 	}
+	n->table = t;
 	n->fd = fd;
+	n->referenced = true;
+	atomic_fetch_add(&t->open_fds, 1);
 	n->dev = st->st_dev;
 	n->ino = st->st_ino;
 	n->type = st->st_mode & S_IFMT;
@@ -144,6 +269,8 @@ struct fs_inode *fs_inodes_get(struct fs_inodes *t, int fd,
 	if (++t->count > t->nbuckets)
 		grow(t);
 	pthread_mutex_unlock(&t->lock);
+	take_handle(t, n);
+	sweep_if_full(t);
 	return n;
 }
 
@@ -195,6 +322,10 @@ void fs_inodes_rekey(struct fs_inodes *t, struct fs_inode *inode, int fd,
 	pthread_mutex_lock(&inode->fd_lock);
 	old = inode->fd;
 	inode->fd = fd;
+	if (old < 0)
+		atomic_fetch_add(&t->open_fds, 1);
+	free(inode->handle);
+	inode->handle = NULL;
 	pthread_mutex_unlock(&inode->fd_lock);
 	inode->dev = st->st_dev;
 	inode->ino = st->st_ino;
@@ -205,25 +336,62 @@ void fs_inodes_rekey(struct fs_inodes *t, struct fs_inode *inode, int fd,
 	t->count++;
 	pthread_mutex_unlock(&t->lock);
 	/* Requests that read the old handle hold their own dup of it. */
-	close(old);
+	if (old >= 0)
+		close(old);
+	take_handle(t, inode);
 }
 
 int fs_fd_hold(struct fs_inode *inode)
 {
+	bool reopened;
 	int fd;
 
-	if (!S_ISREG(inode->type))
-		return inode->fd;
 	pthread_mutex_lock(&inode->fd_lock);
-	fd = fcntl(inode->fd, F_DUPFD_CLOEXEC, 0);
+	reopened = inode->fd < 0;
+	fd = reopen(inode);
+	if (fd == 0) {
+		inode->referenced = true;
+		if (S_ISREG(inode->type)) {
+			fd = fcntl(inode->fd, F_DUPFD_CLOEXEC, 0);
+			if (fd < 0)
+				fd = -errno;
+		} else {
+			fd = inode->fd;
+			inode->fd_users++;
+		}
+	}
 	pthread_mutex_unlock(&inode->fd_lock);
-	return fd < 0 ? -errno : fd;
+	if (reopened && fd >= 0 && inode->table)
+		sweep_if_full(inode->table);
+	return fd;
 }
 
 void fs_fd_drop(struct fs_inode *inode, int fd)
 {
-	if (S_ISREG(inode->type) && fd >= 0)
+	if (fd < 0)
+		return;
+	if (S_ISREG(inode->type)) {
 		close(fd);
+		return;
+	}
+	pthread_mutex_lock(&inode->fd_lock);
+	inode->fd_users--;
+	pthread_mutex_unlock(&inode->fd_lock);
+}
+
+void fs_inode_pin(struct fs_inode *inode)
+{
+	pthread_mutex_lock(&inode->fd_lock);
+	reopen(inode);	/* best effort: a failure shows at the next hold */
+	inode->pins++;
+	pthread_mutex_unlock(&inode->fd_lock);
+}
+
+void fs_inode_unpin(struct fs_inode *inode)
+{
+	pthread_mutex_lock(&inode->fd_lock);
+	inode->pins--;
+	pthread_mutex_unlock(&inode->fd_lock);
 }
 
 void fs_inodes_mark_kept(struct fs_inodes *t, const struct stat *st)

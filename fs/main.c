@@ -191,9 +191,10 @@ static void fs_destroy(void *userdata)
 static struct fuse_lowlevel_ops fs_ops;
 
 /*
- * The daemon holds an O_PATH handle per inode the kernel knows (and one
- * more per inode a commit replaced): raise the open-file limit as far as
- * allowed, as passthrough daemons do.
+ * The daemon holds O_PATH handles of the inodes the kernel knows (up to
+ * fd_cache_size(), the rest reopened from file handles when used), and
+ * the files open through it: raise the open-file limit as far as allowed,
+ * as passthrough daemons do.
  */
 static void raise_fd_limit(void)
 {
@@ -217,6 +218,29 @@ static void raise_fd_limit(void)
 	}
 	rl.rlim_cur = rl.rlim_max;
 	setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+/*
+ * How many O_PATH handles of inodes may stay open: half the open-file
+ * limit, the rest being for open files and commits.  HYDRAFS_FD_CACHE
+ * sets it (tests use a small one).
+ */
+static unsigned long fd_cache_size(void)
+{
+	const char *env = getenv("HYDRAFS_FD_CACHE");
+	struct rlimit rl;
+	char *end;
+
+	if (env) {
+		unsigned long n = strtoul(env, &end, 10);
+
+		if (*env && !*end && n >= 16)
+			return n;
+		die(EXIT_USAGE, "bad HYDRAFS_FD_CACHE '%s' (a number from 16)", env);
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return 1UL << 20;
+	return rl.rlim_cur / 2 < 64 ? 64 : rl.rlim_cur / 2;
 }
 
 static bool valid_timeout(double t)
@@ -287,9 +311,11 @@ int main(int argc, char *argv[])
 	h.root.ino = st.st_ino;
 	h.root.type = S_IFDIR;
 	h.root.nlookup = 2;
-	if (fs_inodes_init(&h.inodes) < 0)
+	if (fs_inodes_init(&h.inodes, h.io, fd_cache_size()) < 0)
 		die(1, "out of memory");
+	h.root.table = &h.inodes;
 	pthread_mutex_init(&h.root.lock, NULL);
+	pthread_mutex_init(&h.root.fd_lock, NULL);
 	h.root.data_fd = -1;
 	ret = store_open(h.io, &h.store);
 	if (ret < 0)

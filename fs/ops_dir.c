@@ -19,8 +19,12 @@ static struct io_dir *dir_of(const struct fuse_file_info *fi)
 static void fs_opendir(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
+	struct fs_inode *inode = fs_inode(req, ino);
 	struct io_dir *d;
-	int ret = io_opendir_fd(fs_of(req)->io, fs_inode(req, ino)->fd, &d);
+	int fd = fs_fd_hold(inode);
+	int ret = fd < 0 ? fd : io_opendir_fd(fs_of(req)->io, fd, &d);
+
+	fs_fd_drop(inode, fd);
 
 	if (ret < 0) {
 		fuse_reply_err(req, -ret);

@@ -80,7 +80,10 @@ int fs_lookup_entry(fuse_req_t req, struct fs_inode *parent,
 		}
 		ro = true;
 	} else {
-		ret = io_lookup(h->io, parent->fd, name, &fd, &st);
+		int pfd = fs_fd_hold(parent);
+
+		ret = pfd < 0 ? pfd : io_lookup(h->io, pfd, name, &fd, &st);
+		fs_fd_drop(parent, pfd);
 		if (ret < 0)
 			return ret;
 	}
@@ -253,10 +256,13 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 
 static void fs_readlink(fuse_req_t req, fuse_ino_t ino)
 {
+	struct fs_inode *inode = fs_inode(req, ino);
 	char buf[PATH_MAX + 1];
-	ssize_t n = io_readlink_fd(fs_of(req)->io, fs_inode(req, ino)->fd, buf,
-				   sizeof(buf));
+	int fd = fs_fd_hold(inode);
+	ssize_t n = fd < 0 ? fd : io_readlink_fd(fs_of(req)->io, fd, buf,
+						  sizeof(buf));
 
+	fs_fd_drop(inode, fd);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else
@@ -276,19 +282,23 @@ static int give_to_caller(fuse_req_t req, struct fs_inode *parent,
 	struct fs_inode *inode = (struct fs_inode *)(uintptr_t)e->ino;
 	struct stat pst;
 	gid_t gid = ctx->gid;
-	int ret;
+	int fd, ret;
 
 	if (!h->is_root || (ctx->uid == 0 && ctx->gid == 0))
 		return 0;
-	ret = io_fstatat_empty(h->io, parent->fd, &pst);
+	fd = fs_fd_hold(parent);
+	ret = fd < 0 ? fd : io_fstatat_empty(h->io, fd, &pst);
+	fs_fd_drop(parent, fd);
 	if (ret < 0)
 		return ret;
 	if (pst.st_mode & S_ISGID)
 		gid = (gid_t)-1;
-	ret = io_chown_fd(h->io, inode->fd, ctx->uid, gid);
-	if (ret < 0)
-		return ret;
-	return io_fstatat_empty(h->io, inode->fd, &e->attr);
+	fd = fs_fd_hold(inode);
+	ret = fd < 0 ? fd : io_chown_fd(h->io, fd, ctx->uid, gid);
+	if (ret == 0)
+		ret = io_fstatat_empty(h->io, fd, &e->attr);
+	fs_fd_drop(inode, fd);
+	return ret;
 }
 
 /* Replies to a request that made @name in @parent (made is 0 or -errno). */
@@ -307,8 +317,13 @@ static void reply_made(fuse_req_t req, struct fs_inode *parent,
 			fs_inodes_forget(&h->inodes,
 					 (struct fs_inode *)(uintptr_t)e.ino, 1);
 	}
-	if (made == 0 && ret < 0)
-		io_unlinkat(h->io, parent->fd, name, is_dir);
+	if (made == 0 && ret < 0) {
+		int fd = fs_fd_hold(parent);
+
+		if (fd >= 0)
+			io_unlinkat(h->io, fd, name, is_dir);
+		fs_fd_drop(parent, fd);
+	}
 	if (ret < 0)
 		fuse_reply_err(req, -ret);
 	else
@@ -321,9 +336,11 @@ static void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct fs_inode *p = fs_inode(req, parent);
 
 	int ret = fs_check_change(fs_of(req), p, name);
+	int fd = ret ? ret : fs_fd_hold(p);
 
-	reply_made(req, p, name,
-		   ret ? ret : io_mknodat(fs_of(req)->io, p->fd, name, mode, rdev),
+	ret = fd < 0 ? fd : io_mknodat(fs_of(req)->io, fd, name, mode, rdev);
+	fs_fd_drop(p, fd);
+	reply_made(req, p, name, ret,
 		   false);
 }
 
@@ -333,9 +350,11 @@ static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct fs_inode *p = fs_inode(req, parent);
 
 	int ret = fs_check_change(fs_of(req), p, name);
+	int fd = ret ? ret : fs_fd_hold(p);
 
-	reply_made(req, p, name,
-		   ret ? ret : io_mkdirat(fs_of(req)->io, p->fd, name, mode),
+	ret = fd < 0 ? fd : io_mkdirat(fs_of(req)->io, fd, name, mode);
+	fs_fd_drop(p, fd);
+	reply_made(req, p, name, ret,
 		   true);
 }
 
@@ -345,9 +364,11 @@ static void fs_symlink(fuse_req_t req, const char *target, fuse_ino_t parent,
 	struct fs_inode *p = fs_inode(req, parent);
 
 	int ret = fs_check_change(fs_of(req), p, name);
+	int fd = ret ? ret : fs_fd_hold(p);
 
-	reply_made(req, p, name,
-		   ret ? ret : io_symlinkat(fs_of(req)->io, target, p->fd, name),
+	ret = fd < 0 ? fd : io_symlinkat(fs_of(req)->io, target, fd, name);
+	fs_fd_drop(p, fd);
+	reply_made(req, p, name, ret,
 		   false);
 }
 
@@ -361,8 +382,11 @@ static void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 
 	if (ret == 0) {
 		int fd = fs_fd_hold(inode);
+		int pfd = fs_fd_hold(p);
 
-		ret = fd < 0 ? fd : io_link_fd(fs_of(req)->io, fd, p->fd, newname);
+		ret = fd < 0 ? fd : pfd < 0 ? pfd
+			: io_link_fd(fs_of(req)->io, fd, pfd, newname);
+		fs_fd_drop(p, pfd);
 		fs_fd_drop(inode, fd);
 	}
 
@@ -379,8 +403,7 @@ static void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
  * kept as a version (scratch files excepted).  Nothing is removed when that
  * fails.
  */
-static int keep_before_loss(fuse_req_t req, struct fs_inode *dir,
-			    const char *name)
+static int keep_before_loss(fuse_req_t req, int dirfd, const char *name)
 {
 	struct hydrafs *h = fs_of(req);
 	struct stat st;
@@ -390,7 +413,7 @@ static int keep_before_loss(fuse_req_t req, struct fs_inode *dir,
 
 	if (store_is_scratch(name))
 		return 0;
-	ret = io_lookup(h->io, dir->fd, name, &fd, &st);
+	ret = io_lookup(h->io, dirfd, name, &fd, &st);
 	if (ret < 0)
 		return ret == -ENOENT ? 0 : ret;
 	/* With other names left the content is not lost: no version. */
@@ -409,11 +432,12 @@ static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct hydrafs *h = fs_of(req);
 	struct fs_inode *dir = fs_inode(req, parent);
 	int ret = fs_check_change(h, dir, name);
+	int fd = ret ? ret : fs_fd_hold(dir);
 
+	ret = fd < 0 ? fd : keep_before_loss(req, fd, name);
 	if (ret == 0)
-		ret = keep_before_loss(req, dir, name);
-	if (ret == 0)
-		ret = io_unlinkat(h->io, dir->fd, name, false);
+		ret = io_unlinkat(h->io, fd, name, false);
+	fs_fd_drop(dir, fd);
 	fuse_reply_err(req, -ret);
 }
 
@@ -422,9 +446,10 @@ static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct hydrafs *h = fs_of(req);
 	struct fs_inode *dir = fs_inode(req, parent);
 	int ret = fs_check_change(h, dir, name);
+	int fd = ret ? ret : fs_fd_hold(dir);
 
-	if (ret == 0)
-		ret = io_unlinkat(h->io, dir->fd, name, true);
+	ret = fd < 0 ? fd : io_unlinkat(h->io, fd, name, true);
+	fs_fd_drop(dir, fd);
 	fuse_reply_err(req, -ret);
 }
 
@@ -436,13 +461,20 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct fs_inode *from = fs_inode(req, parent);
 	struct fs_inode *to = fs_inode(req, newparent);
 	int ret = fs_check_change(h, from, name);
+	int fd_from = -1, fd_to = -1;
 
 	if (ret == 0)
 		ret = fs_check_change(h, to, newname);
-	if (ret == 0 && !(flags & (RENAME_EXCHANGE | RENAME_NOREPLACE)))
-		ret = keep_before_loss(req, to, newname);
 	if (ret == 0)
-		ret = io_renameat(h->io, from->fd, name, to->fd, newname, flags);
+		ret = fd_from = fs_fd_hold(from);
+	if (ret >= 0)
+		ret = fd_to = fs_fd_hold(to);
+	if (ret >= 0 && !(flags & (RENAME_EXCHANGE | RENAME_NOREPLACE)))
+		ret = keep_before_loss(req, fd_to, newname);
+	if (ret >= 0)
+		ret = io_renameat(h->io, fd_from, name, fd_to, newname, flags);
+	fs_fd_drop(to, fd_to);
+	fs_fd_drop(from, fd_from);
 	fuse_reply_err(req, -ret);
 }
 

@@ -29,8 +29,8 @@ int fs_kill_suidgid(struct io *io, int fd)
 	return io_chmod_fd(io, fd, st.st_mode & 07777 & ~kill);
 }
 
-static int file_install(struct hydrafs *h, int fd, bool staged,
-			struct fuse_file_info *fi)
+static int file_install(struct hydrafs *h, struct fs_inode *inode, int fd,
+			bool staged, struct fuse_file_info *fi)
 {
 	struct fs_file *f = malloc(sizeof(*f));
 
@@ -42,6 +42,7 @@ static int file_install(struct hydrafs *h, int fd, bool staged,
 	f->staged = staged;
 	f->flushed = false;
 	f->append = fi->flags & O_APPEND;
+	fs_inode_pin(inode);
 	pthread_mutex_lock(&h->files_lock);
 	f->next = h->files.next;
 	f->prev = &h->files;
@@ -70,19 +71,22 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct fs_inode *p = fs_inode(req, parent);
 	struct fuse_entry_param e;
 	struct stat pst;
-	int fd, ret;
+	int fd, pfd, ret;
 
-	fd = fs_check_change(h, p, name);
-	if (fd == 0)
-		fd = io_openat(h->io, p->fd, name, fi->flags | O_CREAT, mode);
+	pfd = fs_check_change(h, p, name);
+	if (pfd == 0)
+		pfd = fs_fd_hold(p);
+	fd = pfd < 0 ? pfd
+		     : io_openat(h->io, pfd, name, fi->flags | O_CREAT, mode);
 	if (fd < 0) {
+		fs_fd_drop(p, pfd);
 		fuse_reply_err(req, -fd);
 		return;
 	}
 	ret = 0;
 	/* A new file is the caller's (see give_to_caller in ops_entry.c). */
 	if (h->is_root && (ctx->uid != 0 || ctx->gid != 0)) {
-		ret = io_fstatat_empty(h->io, p->fd, &pst);
+		ret = io_fstatat_empty(h->io, pfd, &pst);
 		if (ret == 0)
 			ret = io_fchown(h->io, fd, ctx->uid,
 					pst.st_mode & S_ISGID ? (gid_t)-1
@@ -94,7 +98,7 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		struct fs_inode *inode = (struct fs_inode *)(uintptr_t)e.ino;
 		bool staged = !store_is_scratch(name);
 
-		ret = file_install(h, fd, staged, fi);
+		ret = file_install(h, inode, fd, staged, fi);
 		if (ret == 0 && staged) {
 			pthread_mutex_lock(&inode->lock);
 			inode->writers++;
@@ -109,10 +113,12 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (ret < 0) {
 		if (fd >= 0)
 			io_close(h->io, fd);
-		io_unlinkat(h->io, p->fd, name, false);
+		io_unlinkat(h->io, pfd, name, false);
+		fs_fd_drop(p, pfd);
 		fuse_reply_err(req, -ret);
 		return;
 	}
+	fs_fd_drop(p, pfd);
 	fuse_reply_create(req, &e, fi);
 }
 
@@ -126,10 +132,15 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct hydrafs *h = fs_of(req);
 	struct fs_inode *inode = fs_inode(req, ino);
 	bool writable = is_writable(fi->flags), staged = false;
-	int fd = -1, ret = 0;
+	int fd = -1, ifd, ret = 0;
 
 	if (writable && inode->ro) {
 		fuse_reply_err(req, EROFS);
+		return;
+	}
+	ifd = fs_fd_hold(inode);
+	if (ifd < 0) {
+		fuse_reply_err(req, -ifd);
 		return;
 	}
 	/*
@@ -148,12 +159,12 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		ret = fs_keep_before_truncate(req, inode);
 	/* A protected file is never truncated in place: its stage is. */
 	if (ret == 0) {
-		fd = io_reopen(h->io, inode->fd,
+		fd = io_reopen(h->io, ifd,
 			       staged ? fi->flags & ~O_TRUNC : fi->flags);
 		ret = fd < 0 ? fd : 0;
 	}
 	if (ret == 0 && (fi->flags & O_TRUNC))
-		ret = fs_kill_suidgid(h->io, inode->fd);
+		ret = fs_kill_suidgid(h->io, ifd);
 	if (ret == 0 && staged && (fi->flags & O_TRUNC))
 		ret = fs_stage_open_trunc(h, inode);
 	if (ret == 0 && staged) {
@@ -164,8 +175,9 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (!writable && inode->writers)
 		fi->direct_io = 1;
 	pthread_mutex_unlock(&inode->lock);
+	fs_fd_drop(inode, ifd);
 	if (ret == 0) {
-		ret = file_install(h, fd, staged, fi);
+		ret = file_install(h, inode, fd, staged, fi);
 		fd = -1;
 		if (ret < 0 && staged) {
 			pthread_mutex_lock(&inode->lock);
@@ -353,6 +365,7 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino,
 	file_unlink(h, f);
 	io_close(h->io, f->fd);
 	free(f);
+	fs_inode_unpin(inode);
 	fuse_reply_err(req, 0);
 }
 

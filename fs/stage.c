@@ -20,22 +20,20 @@
 #include <string.h>
 #include <unistd.h>
 
-int fs_is_protected(struct hydrafs *h, struct fs_inode *inode)
+static int is_protected(struct hydrafs *h, int fd)
 {
 	char path[PATH_MAX];
 	const char *base;
 	struct stat st;
 	int ret;
 
-	if (inode->ro || !S_ISREG(inode->type))
-		return 0;
 	/* An error here must not quietly turn protection off: report it. */
-	ret = io_fstatat_empty(h->io, inode->fd, &st);
+	ret = io_fstatat_empty(h->io, fd, &st);
 	if (ret < 0)
 		return ret;
 	if (st.st_nlink > 2)
 		return 0;
-	ret = io_relpath(h->io, inode->fd, path, sizeof(path));
+	ret = io_relpath(h->io, fd, path, sizeof(path));
 	if (ret == -ENOENT)
 		return 0; /* deleted: nothing to protect */
 	if (ret < 0)
@@ -47,6 +45,20 @@ int fs_is_protected(struct hydrafs *h, struct fs_inode *inode)
 	return !store_is_scratch(base ? base + 1 : path);
 }
 
+int fs_is_protected(struct hydrafs *h, struct fs_inode *inode)
+{
+	int fd, ret;
+
+	if (inode->ro || !S_ISREG(inode->type))
+		return 0;
+	fd = fs_fd_hold(inode);
+	if (fd < 0)
+		return fd;
+	ret = is_protected(h, fd);
+	fs_fd_drop(inode, fd);
+	return ret;
+}
+
 /* The stage of @inode, made when missing; under inode->lock. */
 static int stage_of(struct hydrafs *h, struct fs_inode *inode, bool truncate,
 		    int *fd)
@@ -54,7 +66,11 @@ static int stage_of(struct hydrafs *h, struct fs_inode *inode, bool truncate,
 	int ret;
 
 	if (!inode->stage) {
-		ret = stage_begin(h->store, inode->fd, truncate, &inode->stage);
+		int ifd = fs_fd_hold(inode);
+
+		ret = ifd < 0 ? ifd
+			      : stage_begin(h->store, ifd, truncate, &inode->stage);
+		fs_fd_drop(inode, ifd);
 		if (ret < 0)
 			return ret;
 	} else if (truncate) {
@@ -71,8 +87,12 @@ int fs_stage_read_fd(struct hydrafs *h, struct fs_inode *inode)
 {
 	if (inode->stage)
 		return stage_fd(inode->stage);
-	if (inode->data_fd < 0)
-		inode->data_fd = io_reopen(h->io, inode->fd, O_RDONLY);
+	if (inode->data_fd < 0) {
+		int ifd = fs_fd_hold(inode);
+
+		inode->data_fd = ifd < 0 ? ifd : io_reopen(h->io, ifd, O_RDONLY);
+		fs_fd_drop(inode, ifd);
+	}
 	return inode->data_fd;
 }
 
@@ -92,13 +112,17 @@ int fs_stage_commit(fuse_req_t req, struct fs_inode *inode, bool durable)
 	struct stat st;
 	struct who who;
 	char comm[32];
-	int nfd, ret;
+	int ifd, nfd, ret;
 
 	if (!inode->stage || inode->kept)
 		return 0; /* a deleted file's stage is kept at release */
 	fs_who(req, &who, comm, sizeof(comm));
-	ret = stage_commit(h->store, inode->stage, inode->fd, &who, durable,
-			   &nfd, &st);
+	ifd = fs_fd_hold(inode);
+	if (ifd < 0)
+		return ifd;
+	ret = stage_commit(h->store, inode->stage, ifd, &who, durable, &nfd,
+			   &st);
+	fs_fd_drop(inode, ifd);
 	if (ret < 0)
 		return ret;
 	inode->stage = NULL;
@@ -144,15 +168,23 @@ int fs_keep_before_truncate(fuse_req_t req, struct fs_inode *inode)
 	char path[PATH_MAX], comm[32];
 	const char *base;
 	struct who who;
+	int fd, ret = 0;
 
-	if (inode->ro || !S_ISREG(inode->type) ||
-	    io_relpath(h->io, inode->fd, path, sizeof(path)) < 0)
+	if (inode->ro || !S_ISREG(inode->type))
 		return 0;
+	fd = fs_fd_hold(inode);
+	if (fd < 0)
+		return fd;
+	if (io_relpath(h->io, fd, path, sizeof(path)) < 0)
+		goto out_drop;
 	base = strrchr(path, '/');
 	if (store_is_scratch(base ? base + 1 : path))
-		return 0;
+		goto out_drop;
 	fs_who(req, &who, comm, sizeof(comm));
-	return store_keep_copy(h->store, inode->fd, &who);
+	ret = store_keep_copy(h->store, fd, &who);
+out_drop:
+	fs_fd_drop(inode, fd);
+	return ret;
 }
 
 int fs_stage_truncate(fuse_req_t req, struct fs_inode *inode,

@@ -16,6 +16,8 @@
 #   CRASH_ROUNDS=N   rounds (default 50)
 #   CRASH_SEED=N     the seed of a run to repeat (the test prints it): the
 #                    same contents and kill delays; the timing still varies
+# The daemon keeps few inode handles open (HYDRAFS_FD_CACHE=64), so that
+# files are reopened from their file handles all the time.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "${TESTDIR:-$(dirname "$0")}/lib.sh"
 
@@ -30,6 +32,7 @@ PY=$("$PYTHON" -c 'import sys; print(sys.executable or "")')
 PY=${PY:-$PYTHON}
 FILES=(f0.txt f1.csv f2 f3.dat sub/f4.txt sub/deeper/f5)
 ROUNDS=${CRASH_ROUNDS:-50}
+export HYDRAFS_FD_CACHE=${HYDRAFS_FD_CACHE:-64}
 SEED=${CRASH_SEED:-$((RANDOM * 32768 + RANDOM))}
 RANDOM=$((SEED % 32768))
 LOG=$T/log
