@@ -34,6 +34,11 @@ struct journal_record {
 	const char *checksum;	/* XXH3-128, 32 hex digits, or NULL */
 	const char *prev;	/* the version the old content went to, or NULL */
 	const char *detail;	/* a short reason, or NULL */
+	const char *format;	/* the content's format, or NULL */
+	/* Where content is invalid: line 0 when not said. */
+	uint64_t line;		/* 1-based */
+	uint64_t offset;	/* byte offset */
+	const char *reason;	/* why, or NULL */
 	uid_t uid;
 	pid_t pid;
 	const char *comm;	/* the writer's command name, or NULL */

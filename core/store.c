@@ -3,13 +3,17 @@
 
 #include "store.h"
 
+#include "format.h"
 #include "journal.h"
+#include "record.h"
+#include "rules.h"
 #include "version.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -20,7 +24,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 #define CHUNK (256 * 1024)
 #define SHADOW_XATTR "user.hydrafs.path"
@@ -31,6 +34,7 @@ struct store {
 	int stagingfd;	/* O_PATH: .hydrafs/staging */
 	int versionsfd;	/* O_PATH: .hydrafs/versions */
 	struct journal *journal;
+	const struct rules *rules;	/* borrowed; NULL: defaults */
 	atomic_ulong seq;
 
 	/* Group commit of directory syncs (see sync_dir()). */
@@ -90,6 +94,14 @@ static int sync_dir(struct store *s, int dirfd)
 struct stage {
 	int fd;		/* the shadow, O_RDWR */
 	char name[NAME_MAX + 1];	/* its name in staging/: "<pid>-<seq>-<file name>" */
+	struct rule_policy policy;	/* of the file, when staging began */
+	/*
+	 * Validation and hashing while the shadow is written in order: its
+	 * bytes [0, @fed) went through @check (NULL: out of memory, the
+	 * commit makes one).  Writes elsewhere are read at the commit.
+	 */
+	struct format_check *check;
+	uint64_t fed;
 };
 
 static int mkdir_open(struct io *io, int dirfd, const char *name, mode_t mode,
@@ -187,12 +199,12 @@ static mode_t dir_mode_of(mode_t m)
  * mode of what it mirrors (the last level: of the file @st); *@out is an
  * O_PATH fd.
  */
-static int version_dir(struct store *s, const char *relpath,
-		       const struct stat *st, int *out)
+static int mirror_dir(struct store *s, int root, const char *relpath,
+		      const struct stat *st, int *out)
 {
 	char buf[PATH_MAX], part[PATH_MAX];
 	char *comp, *save = NULL, *next;
-	int dfd = s->versionsfd, nfd, ret = 0;
+	int dfd = root, nfd, ret = 0;
 
 	if (strlen(relpath) >= sizeof(buf))
 		return -ENAMETOOLONG;
@@ -226,17 +238,23 @@ static int version_dir(struct store *s, const char *relpath,
 			ret = io_chmod_fd(s->io, nfd, mst.st_mode & 07777);
 		if (ret < 0)
 			break;
-		if (dfd != s->versionsfd)
+		if (dfd != root)
 			close(dfd);
 		dfd = nfd;
 	}
 	if (ret < 0) {
-		if (dfd != s->versionsfd)
+		if (dfd != root)
 			close(dfd);
 		return ret;
 	}
-	*out = dfd == s->versionsfd ? -1 : dfd;
+	*out = dfd == root ? -1 : dfd;
 	return *out < 0 ? -EINVAL : 0;
+}
+
+static int version_dir(struct store *s, const char *relpath,
+		       const struct stat *st, int *out)
+{
+	return mirror_dir(s, s->versionsfd, relpath, st, out);
 }
 
 static void journal_note(struct store *s, enum journal_event ev,
@@ -428,6 +446,10 @@ int stage_begin(struct store *s, int fd, bool truncate, struct stage **out)
 	if (relpath[0])
 		io_fsetxattr(s->io, st->fd, SHADOW_XATTR, relpath,
 			     strlen(relpath), 0);
+	rules_lookup(s->rules, relpath, &st->policy);
+	/* Without memory now, the commit validates in one pass. */
+	if (format_check_new(st->policy.format, &st->check) < 0)
+		st->check = NULL;
 	ret = 0;
 	if (!truncate) {
 		src = io_reopen(s->io, fd, O_RDONLY);
@@ -438,6 +460,7 @@ int stage_begin(struct store *s, int fd, bool truncate, struct stage **out)
 	if (ret < 0) {
 		io_close(s->io, st->fd);
 		io_unlinkat(s->io, s->stagingfd, st->name, false);
+		format_check_free(st->check);
 		free(st);
 		return ret;
 	}
@@ -450,52 +473,61 @@ int stage_fd(const struct stage *st)
 	return st->fd;
 }
 
-/*
- * Hashes the shadow (XXH3-128, as 32 hex digits in @sum) and tells whether
- * it equals @old (an open fd, or -1 for "differs").
- */
-static int hash_and_compare(struct io *io, int shadow, int old, char *sum,
-			    bool *same)
+void store_set_rules(struct store *s, const struct rules *rules)
 {
-	char *a = malloc(CHUNK), *b = old >= 0 ? malloc(CHUNK) : NULL;
-	XXH3_state_t *h = XXH3_createState();
-	off_t off = 0;
-	int ret = 0;
+	s->rules = rules;
+}
 
-	*same = old >= 0;
-	if (!a || (old >= 0 && !b) || !h) {
-		ret = -ENOMEM;
-		goto out_free;
+enum format_kind stage_format(const struct stage *st)
+{
+	return st->policy.format;
+}
+
+/* The shadow's content from @off on changed (not by an in-order write). */
+static void changed_from(struct stage *st, uint64_t off)
+{
+	if (off < st->fed && st->check) {
+		format_check_reset(st->check);
+		st->fed = 0;
 	}
-	XXH3_128bits_reset(h);
-	for (;;) {
-		ssize_t n = io_pread(io, shadow, a, CHUNK, off);
+}
 
-		if (n < 0) {
-			ret = (int)n;
-			goto out_free;
+ssize_t stage_pwrite(struct store *s, struct stage *st, const void *buf,
+		     size_t len, off_t off)
+{
+	ssize_t n = io_pwrite(s->io, st->fd, buf, len, off);
+
+	if (n <= 0)
+		return n;
+	if (st->check && (uint64_t)off == st->fed) {
+		/* Invalid content is still hashed; the verdict waits for the commit. */
+		if (format_check_feed(st->check, buf, (size_t)n) == -ENOMEM) {
+			format_check_free(st->check);
+			st->check = NULL;
 		}
-		if (n == 0)
-			break;
-		XXH3_128bits_update(h, a, (size_t)n);
-		if (*same) {
-			ssize_t m = io_pread(io, old, b, (size_t)n, off);
-
-			if (m != n || memcmp(a, b, (size_t)n))
-				*same = false;
-		}
-		off += n;
+		st->fed += (uint64_t)n;
+	} else {
+		changed_from(st, (uint64_t)off);
 	}
-	{
-		XXH128_hash_t d = XXH3_128bits_digest(h);
+	return n;
+}
 
-		snprintf(sum, 33, "%016llx%016llx", (unsigned long long)d.high64,
-			 (unsigned long long)d.low64);
-	}
-out_free:
-	XXH3_freeState(h);
-	free(b);
-	free(a);
+int stage_truncate(struct store *s, struct stage *st, off_t size)
+{
+	int ret = io_ftruncate(s->io, st->fd, size);
+
+	if (ret == 0)
+		changed_from(st, (uint64_t)size);
+	return ret;
+}
+
+int stage_fallocate(struct store *s, struct stage *st, int mode, off_t off,
+		    off_t len)
+{
+	int ret = io_fallocate(s->io, st->fd, mode, off, len);
+
+	if (ret == 0)
+		changed_from(st, (uint64_t)off);
 	return ret;
 }
 
@@ -512,6 +544,154 @@ static bool skips_hash(const struct stat *st)
 {
 	return st->st_size > HASH_MAX ||
 	       st->st_size > (off_t)st->st_blocks * 512 * 2 + (1LL << 30);
+}
+
+/* Feeds bytes [@from, @to) of @fd to @c. */
+static int feed_range(struct store *s, int fd, struct format_check *c,
+		      uint64_t from, uint64_t to)
+{
+	char *buf;
+	int ret = 0;
+
+	if (from >= to)
+		return 0;
+	buf = malloc(CHUNK);
+	if (!buf)
+		return -ENOMEM;
+	while (from < to) {
+		size_t want = to - from < CHUNK ? (size_t)(to - from) : CHUNK;
+		ssize_t n = io_pread(s->io, fd, buf, want, (off_t)from);
+
+		if (n < 0) {
+			ret = (int)n;
+			break;
+		}
+		if (n == 0)
+			break;	/* shorter than its stat said: fed as it is */
+		ret = format_check_feed(c, buf, (size_t)n);
+		if (ret == -ENOMEM)
+			break;
+		ret = 0;
+		from += (uint64_t)n;
+	}
+	free(buf);
+	return ret;
+}
+
+/* Whether a format checks nothing but the bytes' checksum. */
+static bool checks_nothing(enum format_kind kind)
+{
+	return kind == FORMAT_OPAQUE || kind == FORMAT_TEXT;
+}
+
+/*
+ * Validates and hashes the shadow, finishing what its in-order writes
+ * began: only the bytes past them are read.  Fills @rec's format and sum
+ * (none for a large file of a format that checks nothing, written in
+ * place: see skips_hash()); *@valid and, when false, *@err.
+ */
+static int check_content(struct store *s, struct stage *st,
+			 const struct stat *sh, struct record *rec,
+			 bool *valid, struct format_error *err)
+{
+	uint64_t size = (uint64_t)sh->st_size;
+	struct format_sum sum;
+	int ret;
+
+	memset(rec, 0, sizeof(*rec));
+	rec->format = st->policy.format;
+	*valid = true;
+	if (!st->check) {
+		ret = format_check_new(st->policy.format, &st->check);
+		if (ret < 0)
+			return ret;
+		st->fed = 0;
+	}
+	if (st->fed > size) {
+		format_check_reset(st->check);
+		st->fed = 0;
+	}
+	if (checks_nothing(rec->format) && size - st->fed > HASH_MAX)
+		return 0;
+	ret = feed_range(s, st->fd, st->check, st->fed, size);
+	if (ret == 0)
+		ret = format_check_finish(st->check, &sum, err);
+	/* Whatever comes next (a retry, more writes) starts over. */
+	format_check_reset(st->check);
+	st->fed = 0;
+	if (ret < 0 && ret != -EINVAL)
+		return ret;
+	rec->has_sum = true;
+	rec->sum = sum;
+	*valid = ret == 0;
+	return 0;
+}
+
+/* The record of the file behind @fd, when it has a valid one. */
+static bool record_of(struct store *s, int fd, struct record *r)
+{
+	char text[RECORD_TEXT_MAX];
+	ssize_t n = io_getxattr_fd(s->io, fd, RECORD_XATTR, text,
+				   sizeof(text));
+
+	return n > 0 && record_parse(text, (size_t)n, r) == 0;
+}
+
+/*
+ * Whether the new content (@sh, @rec) equals the file's (@cur, behind
+ * @fd): by the file's record when it still describes it, else by hashing
+ * the file (not past HASH_MAX).
+ */
+static int is_same(struct store *s, int fd, const struct stat *cur,
+		   const struct stat *sh, const struct record *rec,
+		   bool *same)
+{
+	struct format_check *c;
+	struct format_error err;
+	struct format_sum sum;
+	struct record old;
+	int old_fd, ret;
+
+	*same = false;
+	if (!rec->has_sum || cur->st_size != sh->st_size)
+		return 0;
+	if (record_of(s, fd, &old) && record_matches(&old, cur) &&
+	    old.has_sum) {
+		*same = old.sum.high == rec->sum.high &&
+			old.sum.low == rec->sum.low;
+		return 0;
+	}
+	if (skips_hash(cur))
+		return 0;
+	ret = format_check_new(FORMAT_OPAQUE, &c);
+	if (ret < 0)
+		return ret;
+	old_fd = io_reopen(s->io, fd, O_RDONLY);
+	ret = old_fd < 0 ? old_fd
+			 : feed_range(s, old_fd, c, 0, (uint64_t)cur->st_size);
+	if (ret == 0 && format_check_finish(c, &sum, &err) == 0)
+		*same = sum.high == rec->sum.high && sum.low == rec->sum.low;
+	if (old_fd >= 0)
+		io_close(s->io, old_fd);
+	format_check_free(c);
+	return ret;
+}
+
+/* The new content's record, on the shadow: it moves with it at the rename. */
+static void put_record(struct store *s, struct stage *st,
+		       const struct stat *sh, struct record *rec, bool valid)
+{
+	char text[RECORD_TEXT_MAX];
+	size_t n;
+
+	rec->state = valid ? RECORD_OK : RECORD_INVALID;
+	rec->size = (uint64_t)sh->st_size;
+	rec->mtime_sec = sh->st_mtim.tv_sec;
+	rec->mtime_nsec = (uint32_t)sh->st_mtim.tv_nsec;
+	rec->ino = sh->st_ino;
+	n = record_format(rec, text);
+	/* Best effort: without it the file is checked again when opened. */
+	io_fsetxattr(s->io, st->fd, RECORD_XATTR, text, n, 0);
 }
 
 /* The file's xattrs, onto the shadow; best effort outside user.*. */
@@ -535,7 +715,12 @@ static int copy_xattrs(struct io *io, int fd, int shadow)
 		goto out_free;
 	}
 	for (char *name = list; name < list + n; name += strlen(name) + 1) {
-		ssize_t v = io_getxattr_fd(io, fd, name, val, XATTR_SIZE_MAX);
+		ssize_t v;
+
+		/* Ours describe the old content, not the new. */
+		if (!strncmp(name, "user.hydrafs.", 13))
+			continue;
+		v = io_getxattr_fd(io, fd, name, val, XATTR_SIZE_MAX);
 
 		ret = v < 0 ? (int)v
 			    : io_fsetxattr(io, shadow, name, val, (size_t)v, 0);
@@ -568,41 +753,130 @@ static int open_parent(struct io *io, const char *relpath, int *dirfd,
 	return *dirfd < 0 ? *dirfd : 0;
 }
 
+static void stage_destroy(struct store *s, struct stage *st)
+{
+	io_close(s->io, st->fd);
+	format_check_free(st->check);
+	free(st);
+}
+
+/*
+ * Refuses the shadow's content: it goes to versions/.rejected/@relpath/
+ * (with the file's owner and mode), the file is flagged (REJECTED_XATTR)
+ * and the journal says where and why.  Returns 1 (the stage is consumed)
+ * or -errno (nothing changed).
+ */
+static int reject(struct store *s, struct stage *st, int fd,
+		  const char *relpath, const struct stat *cur,
+		  const struct stat *sh, const char *sum,
+		  const struct format_error *err, const struct who *who)
+{
+	char vname[VERSION_NAME_MAX], where[PATH_MAX + VERSION_NAME_MAX + 16];
+	char detail[160];
+	const char *base = strrchr(relpath, '/');
+	struct timespec now;
+	int rfd, dfd, ret;
+
+	base = base ? base + 1 : relpath;
+	ret = mkdir_open(s->io, s->versionsfd, REJECTED_NAME, 0755, &rfd);
+	if (ret < 0)
+		return ret;
+	ret = mirror_dir(s, rfd, relpath, cur, &dfd);
+	close(rfd);
+	if (ret < 0)
+		return ret;
+	ret = io_fremovexattr(s->io, st->fd, SHADOW_XATTR);
+	if (ret == -ENODATA || ret == -ENOTSUP)
+		ret = 0;
+	if (ret == 0)
+		ret = io_fchown(s->io, st->fd, cur->st_uid, cur->st_gid);
+	if (ret == 0)
+		ret = io_fchmod(s->io, st->fd, cur->st_mode & 07777);
+	clock_gettime(CLOCK_REALTIME, &now);
+	for (unsigned int seq = 0; ret == 0 && seq < 1000; seq++) {
+		ret = version_name(vname, sizeof(vname), &now, base, seq);
+		if (ret < 0)
+			break;
+		ret = io_renameat(s->io, s->stagingfd, st->name, dfd, vname,
+				  RENAME_NOREPLACE);
+		if (ret != -EEXIST)
+			break;
+	}
+	close(dfd);
+	if (ret < 0)
+		return ret;
+	snprintf(where, sizeof(where), "%s/%s/%s", REJECTED_NAME, relpath,
+		 vname);
+	snprintf(detail, sizeof(detail),
+		 "invalid %s at line %" PRIu64 ", byte %" PRIu64 ": %s",
+		 format_kind_name(st->policy.format), err->line, err->offset,
+		 err->reason ? err->reason : "invalid");
+	{
+		char flag[sizeof(where) + sizeof(detail) + 32];
+		int n = snprintf(flag, sizeof(flag), "%s; kept as %s/%s", detail,
+				 BACKUPS_NAME, where);
+
+		/* Best effort: the journal has it too. */
+		io_setxattr_fd(s->io, fd, REJECTED_XATTR, flag,
+			       n < (int)sizeof(flag) ? (size_t)n : sizeof(flag) - 1,
+			       0);
+	}
+	journal_append(s->journal, &(struct journal_record){
+		.event = JOURNAL_REJECT, .path = relpath, .size = sh->st_size,
+		.checksum = sum[0] ? sum : NULL, .prev = where,
+		.detail = "refused, kept under " BACKUPS_NAME "/" REJECTED_NAME,
+		.format = format_kind_name(st->policy.format),
+		.line = err->line, .offset = err->offset,
+		.reason = err->reason ? err->reason : "invalid",
+		.uid = who ? who->uid : 0, .pid = who ? who->pid : 0,
+		.comm = who ? who->comm : NULL,
+	});
+	stage_destroy(s, st);
+	return 1;
+}
+
 int stage_commit(struct store *s, struct stage *st, int fd,
 		 const struct who *who, bool durable, int *new_fd,
 		 struct stat *new_st)
 {
-	char relpath[PATH_MAX], vname[VERSION_NAME_MAX] = "", sum[33];
+	char relpath[PATH_MAX], vname[VERSION_NAME_MAX] = "", sum[33] = "";
+	char detail[160] = "";
+	struct format_error err = { 0 };
+	struct record rec;
 	const char *base;
 	struct stat cur, sh, now;
-	bool same = false;
-	int old, dirfd, nfd, vfd, ret;
+	bool same = false, valid = true;
+	int dirfd, nfd, vfd, ret;
 
 	ret = io_fstatat_empty(s->io, fd, &cur);
 	if (ret == 0)
 		ret = io_fstat(s->io, st->fd, &sh);
 	if (ret == 0)
 		ret = io_relpath(s->io, fd, relpath, sizeof(relpath));
+	if (ret == 0)
+		ret = check_content(s, st, &sh, &rec, &valid, &err);
 	if (ret < 0)
 		return ret;
-	/* See skips_hash(): such a commit records no checksum. */
-	if (skips_hash(&sh)) {
-		sum[0] = '\0';
-	} else {
-		old = cur.st_size == sh.st_size
-			      ? io_reopen(s->io, fd, O_RDONLY)
-			      : -1;
-		ret = hash_and_compare(s->io, st->fd, old, sum, &same);
-		if (old >= 0)
-			io_close(s->io, old);
-		if (ret < 0)
-			return ret;
-	}
+	if (rec.has_sum)
+		format_sum_hex(&rec.sum, sum);
+	/* An empty file is always accepted. */
+	if (sh.st_size == 0)
+		valid = true;
+	if (!valid && st->policy.invalid != RULE_INVALID_ACCEPT)
+		return reject(s, st, fd, relpath, &cur, &sh, sum, &err, who);
+	if (!valid)
+		snprintf(detail, sizeof(detail),
+			 "invalid %s at line %" PRIu64 ", byte %" PRIu64
+			 ": %s; accepted by a rule",
+			 format_kind_name(st->policy.format), err.line,
+			 err.offset, err.reason ? err.reason : "invalid");
+	ret = is_same(s, fd, &cur, &sh, &rec, &same);
+	if (ret < 0)
+		return ret;
 	if (same) {
 		/* Identical content: nothing to commit, no version. */
-		io_close(s->io, st->fd);
 		io_unlinkat(s->io, s->stagingfd, st->name, false);
-		free(st);
+		stage_destroy(s, st);
 		*new_fd = -1;
 		return 0;
 	}
@@ -628,6 +902,8 @@ int stage_commit(struct store *s, struct stage *st, int fd,
 		ret = io_fchmod(s->io, st->fd, cur.st_mode & 07777);
 	if (ret == 0)
 		ret = copy_xattrs(s->io, fd, st->fd);
+	if (ret == 0)
+		put_record(s, st, &sh, &rec, valid);
 	/*
 	 * With @durable the data must be on disk before the rename makes it
 	 * the file's: a rename over a file whose data is not yet written is
@@ -666,9 +942,10 @@ int stage_commit(struct store *s, struct stage *st, int fd,
 	close(dirfd);
 	journal_note(s, JOURNAL_COMMIT, relpath, sh.st_size,
 		     sum[0] ? sum : NULL, vname[0] ? vname : NULL,
-		     sum[0] ? NULL : "large or sparse, not hashed", who);
-	io_close(s->io, st->fd);
-	free(st);
+		     detail[0] ? detail
+			       : sum[0] ? NULL : "large, written in place, not hashed",
+		     who);
+	stage_destroy(s, st);
 	*new_fd = nfd;
 	return 0;
 }
@@ -716,6 +993,7 @@ void stage_free(struct store *s, struct stage *st)
 		return;
 	io_close(s->io, st->fd);
 	orphan(s, st->name, -1);
+	format_check_free(st->check);
 	free(st);
 }
 

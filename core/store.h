@@ -26,8 +26,10 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "format.h"
 #include "io.h"
 
+struct rules;
 struct store;
 struct stage;
 
@@ -45,6 +47,9 @@ struct who {
  */
 int store_open(struct io *io, struct store **out);
 void store_close(struct store *s);
+
+/* Gives the store the rules to follow (borrowed; NULL: the defaults). */
+void store_set_rules(struct store *s, const struct rules *rules);
 
 /* O_PATH fd of the versions tree (shown as .backups), borrowed. */
 int store_versions_fd(const struct store *s);
@@ -80,16 +85,36 @@ int store_keep_copy(struct store *s, int fd, const struct who *who);
  */
 int stage_begin(struct store *s, int fd, bool truncate, struct stage **out);
 
-/* The shadow's fd, open for reading and writing; borrowed. */
+/*
+ * The shadow's fd, open for reading and writing; borrowed.  Change its
+ * content only through stage_pwrite(), stage_truncate() and
+ * stage_fallocate(): they validate and hash the content as it is written
+ * in order, so that a commit reads only what was written elsewhere.
+ */
 int stage_fd(const struct stage *st);
+/* The format the file's content is checked against (rules, extension). */
+enum format_kind stage_format(const struct stage *st);
+ssize_t stage_pwrite(struct store *s, struct stage *st, const void *buf,
+		     size_t len, off_t off);
+int stage_truncate(struct store *s, struct stage *st, off_t size);
+int stage_fallocate(struct store *s, struct stage *st, int mode, off_t off,
+		    off_t len);
 
 /*
  * Commits @st over the file behind O_PATH handle @fd.  @durable: the new
  * content survives a crash of the machine once this returns (fsync).
- * On success the stage is consumed, and *@new_fd is an O_PATH handle of the
- * file's new object (caller closes) with its attributes in *@new_st, or -1
- * when the content was identical and nothing changed.  On failure the
- * stage stays and nothing is lost.
+ *
+ * The content is validated in the file's format (see rules.h) and hashed
+ * (XXH3-128); the commit records both with the file (record.h), and the
+ * journal says who wrote what.  Invalid content that the rules refuse is
+ * not committed: it is kept under .backups/.rejected/<path>/<version>, the
+ * file is flagged with REJECTED_XATTR and 1 is returned (the stage is
+ * consumed; the writer gets EIO).  An empty file is always accepted.
+ *
+ * On success (0) the stage is consumed, and *@new_fd is an O_PATH handle
+ * of the file's new object (caller closes) with its attributes in
+ * *@new_st, or -1 when the content was identical and nothing changed.
+ * On failure (-errno) the stage stays and nothing is lost.
  */
 int stage_commit(struct store *s, struct stage *st, int fd,
 		 const struct who *who, bool durable, int *new_fd,

@@ -21,6 +21,8 @@
 #define STATE_JOURNAL "journal.jsonl"
 #define BACKUPS_NAME ".backups"	     /* in the mount's root */
 #define ORPHANS_NAME ".orphans"	     /* in versions/: staged, never committed */
+#define RULES_NAME "rules"	     /* in the state dir: the default rules file */
+#define REJECTED_NAME ".rejected"    /* in versions/: content refused at commit */
 #define VERSION_NAME_MAX 96
 
 /* The extension of @file ("" for none or a dot-file), borrowed from it. */

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "core/io.h"
+#include "core/rules.h"
 #include "core/store.h"
 
 struct fs_inode {
@@ -96,6 +97,7 @@ struct hydrafs {
 	struct fuse_session *se;
 	struct fs_inode root;	/* the backing dir; fd borrowed from io */
 	struct fs_inodes inodes;
+	struct rules *rules;	/* NULL: the defaults */
 	double entry_timeout;	/* seconds the kernel may cache names */
 	double attr_timeout;	/* seconds the kernel may cache attributes */
 	bool is_root;		/* the daemon runs as root */

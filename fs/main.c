@@ -45,6 +45,8 @@ static void usage(FILE *out)
 		"  nonempty                allow a mount point that is not empty\n"
 		"  entry_timeout=SECONDS   how long the kernel caches names (default 1)\n"
 		"  attr_timeout=SECONDS    how long the kernel caches attributes (default 1)\n"
+		"  rules=FILE              the rules file: formats and policies by glob\n"
+		"                          (default: BACKING/.hydrafs/rules when present)\n"
 		"  ro, rw, noatime, nosuid, nodev, noexec, fsname=NAME, ...\n"
 		"                          the usual FUSE mount options\n"
 		"\n"
@@ -243,6 +245,76 @@ static unsigned long fd_cache_size(void)
 	return rl.rlim_cur / 2 < 64 ? 64 : rl.rlim_cur / 2;
 }
 
+#define RULES_MAX (1 << 20)
+
+/* Reads all of @fd (at most RULES_MAX bytes) into *@out; caller frees. */
+static ssize_t read_all(int fd, char **out)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap);
+	ssize_t n;
+
+	if (!buf)
+		return -ENOMEM;
+	while ((n = read(fd, buf + len, cap - len)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			n = -errno;
+			free(buf);
+			return n;
+		}
+		len += (size_t)n;
+		if (len == cap) {
+			char *p = cap < RULES_MAX ? realloc(buf, cap * 2) : NULL;
+
+			if (!p) {
+				free(buf);
+				return cap < RULES_MAX ? -ENOMEM : -EFBIG;
+			}
+			buf = p;
+			cap *= 2;
+		}
+	}
+	*out = buf;
+	return (ssize_t)len;
+}
+
+/*
+ * The rules: -o rules=FILE, else the state dir's rules file when there is
+ * one, else none (the defaults).  A bad file stops the mount.
+ */
+static struct rules *load_rules(struct io *io, const char *path)
+{
+	struct rules_error err = { 0 };
+	struct rules *r = NULL;
+	const char *shown = path ? path : STATE_DIR "/" RULES_NAME;
+	char *text = NULL;
+	ssize_t len;
+	int fd, ret;
+
+	fd = path ? open(path, O_RDONLY | O_CLOEXEC)
+		  : io_open(io, STATE_DIR "/" RULES_NAME, O_RDONLY, 0);
+	if (path && fd < 0)
+		fd = -errno;
+	if (fd == -ENOENT && !path)
+		return NULL;
+	if (fd < 0)
+		die(EXIT_USAGE, "rules file '%s': %s", shown, strerror(-fd));
+	len = read_all(fd, &text);
+	close(fd);
+	if (len < 0)
+		die(EXIT_USAGE, "rules file '%s': %s", shown, strerror((int)-len));
+	ret = rules_parse(text, (size_t)len, &r, &err);
+	free(text);
+	if (ret == -EINVAL)
+		die(EXIT_USAGE, "rules file '%s' line %u: %s", shown, err.line,
+		    err.reason);
+	if (ret < 0)
+		die(1, "rules file '%s': %s", shown, strerror(-ret));
+	return r;
+}
+
 static bool valid_timeout(double t)
 {
 	return t >= 0 && t <= 86400 * 365;
@@ -279,6 +351,7 @@ int main(int argc, char *argv[])
 		fuse_opt_free_args(&args);
 		free(o.backing);
 		free(o.mountpoint);
+		free(o.rules);
 		return 0;
 	}
 	if (o.bad_arg)
@@ -322,6 +395,8 @@ int main(int argc, char *argv[])
 		die(1, "cannot open the state dir '%s/%s': %s", o.backing,
 		    STATE_DIR, strerror(-ret));
 	h.inodes.store = h.store;
+	h.rules = load_rules(h.io, o.rules);
+	store_set_rules(h.store, h.rules);
 
 	fs_init_ops_entry(&fs_ops);
 	fs_init_ops_file(&fs_ops);
@@ -367,9 +442,11 @@ out_free:
 	fs_files_release(&h);
 	fs_inodes_release(&h.inodes);
 	store_close(h.store);
+	rules_free(h.rules);
 	io_free(h.io);
 	fuse_opt_free_args(&args);
 	free(o.backing);
 	free(o.mountpoint);
+	free(o.rules);
 	return ret;
 }

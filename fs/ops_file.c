@@ -283,7 +283,7 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 			off = st.st_size;
 		}
 		if (n == 0)
-			n = io_pwrite(h->io, fd, buf, size, off);
+			n = stage_pwrite(h->store, inode->stage, buf, size, off);
 		pthread_mutex_unlock(&inode->lock);
 	} else if (n == 0) {
 		n = io_pwrite(h->io, f->fd, buf, size, off);
@@ -401,7 +401,8 @@ static void fs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
 		}
 		ret = fs_stage_write_fd(h, inode, &fd);
 		if (ret == 0)
-			ret = io_fallocate(h->io, fd, mode, off, len);
+			ret = stage_fallocate(h->store, inode->stage, mode, off,
+					      len);
 		pthread_mutex_unlock(&inode->lock);
 	} else {
 		ret = io_fallocate(h->io, fd, mode, off, len);

@@ -4,6 +4,8 @@
 
 #include "fs.h"
 
+#include "core/record.h"
+
 #include <errno.h>
 #include <stdlib.h>
 
@@ -27,8 +29,9 @@ static void xattr_fd_drop(fuse_req_t req, fuse_ino_t ino, int fd)
 static void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			const char *value, size_t size, int flags)
 {
-	int fd = fs_inode(req, ino)->ro ? -EROFS : xattr_fd(req, ino, EPERM);
-
+	int fd = fs_inode(req, ino)->ro ? -EROFS
+		 : record_is_own_xattr(name) ? -EPERM
+					     : xattr_fd(req, ino, EPERM);
 	int ret = fd;
 
 	if (fd >= 0)
@@ -66,30 +69,58 @@ static void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	free(buf);
 }
 
+/*
+ * The names of @fd's xattrs without hydrafs's own (which getxattr still
+ * shows by name): into *@out (caller frees), its length or -errno.
+ */
+static ssize_t list_names(struct io *io, int fd, char **out)
+{
+	char *buf = NULL;
+	ssize_t n;
+
+	/* Sized, then read; grown again when the list grew meanwhile. */
+	do {
+		free(buf);
+		buf = NULL;
+		n = io_listxattr_fd(io, fd, NULL, 0);
+		if (n <= 0)
+			break;
+		buf = malloc((size_t)n);
+		if (!buf)
+			return -ENOMEM;
+		n = io_listxattr_fd(io, fd, buf, (size_t)n);
+	} while (n == -ERANGE);
+	if (n < 0) {
+		free(buf);
+		return n;
+	}
+	*out = buf;
+	return (ssize_t)record_hide_own_xattrs(buf, (size_t)n);
+}
+
 static void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	struct fs_inode *inode = fs_inode(req, ino);
 	char *buf = NULL;
 	ssize_t n = 0;
+	int fd;
 
-	if (S_ISLNK(inode->type))
-		n = 0; /* none, see xattr_fd() */
-	else if (size && !(buf = malloc(size)))
-		n = -ENOMEM;
-	else {
-		int fd = fs_fd_hold(inode);
-
-		n = fd < 0 ? fd : io_listxattr_fd(fs_of(req)->io, fd, buf, size);
+	if (!S_ISLNK(inode->type)) { /* a symlink has none, see xattr_fd() */
+		fd = fs_fd_hold(inode);
+		n = fd < 0 ? fd : list_names(fs_of(req)->io, fd, &buf);
 		fs_fd_drop(inode, fd);
 	}
+	if (n > 0 && size && (size_t)n > size)
+		n = -ERANGE;
 	reply_sized(req, n, buf, size);
 	free(buf);
 }
 
 static void fs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	int fd = fs_inode(req, ino)->ro ? -EROFS : xattr_fd(req, ino, EPERM);
-
+	int fd = fs_inode(req, ino)->ro ? -EROFS
+		 : record_is_own_xattr(name) ? -EPERM
+					     : xattr_fd(req, ino, EPERM);
 	int ret = fd;
 
 	if (fd >= 0)

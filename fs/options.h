@@ -24,6 +24,7 @@ struct fs_options {
 	int default_permissions;
 	double entry_timeout;
 	double attr_timeout;
+	char *rules;		/* -o rules=FILE, or NULL; caller frees */
 	int show_help;
 	int show_version;
 	int bad_arg;

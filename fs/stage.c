@@ -74,7 +74,7 @@ static int stage_of(struct hydrafs *h, struct fs_inode *inode, bool truncate,
 		if (ret < 0)
 			return ret;
 	} else if (truncate) {
-		ret = io_ftruncate(h->io, stage_fd(inode->stage), 0);
+		ret = stage_truncate(h->store, inode->stage, 0);
 		if (ret < 0)
 			return ret;
 	}
@@ -127,6 +127,16 @@ int fs_stage_commit(fuse_req_t req, struct fs_inode *inode, bool durable)
 		return ret;
 	inode->stage = NULL;
 	inode->written = false;
+	/*
+	 * Refused (kept under .backups/.rejected): the file is as it was,
+	 * and the kernel must forget the size and pages it was written with.
+	 */
+	if (ret == 1) {
+		fuse_lowlevel_notify_inval_inode(h->se,
+						 (fuse_ino_t)(uintptr_t)inode,
+						 0, 0);
+		return -EIO;
+	}
 	if (nfd < 0)
 		return 0;
 	fs_inodes_rekey(&h->inodes, inode, nfd, &st);
@@ -209,7 +219,7 @@ int fs_stage_truncate(fuse_req_t req, struct fs_inode *inode,
 	}
 	ret = stage_of(h, inode, size == 0, &fd);
 	if (ret == 0 && size)
-		ret = io_ftruncate(h->io, fd, size);
+		ret = stage_truncate(h->store, inode->stage, size);
 	if (ret == 0)
 		inode->written = true;
 	/* Through a writable handle the close commits; else it is one change. */

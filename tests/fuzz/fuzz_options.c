@@ -38,6 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fs_options_parse(&args, &o);
 	fuse_opt_free_args(&args);
 	free(o.backing);
+	free(o.rules);
 	free(o.mountpoint);
 	free(copy);
 	return 0;

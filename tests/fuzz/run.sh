@@ -14,7 +14,10 @@ cc=${FUZZ_CC:-clang}
 command -v "$cc" >/dev/null || { echo "fuzz: '$cc' not found (Debian package clang)" >&2; exit 2; }
 mkdir -p "$out"
 
-core_sources=(core/io.c core/io_at.c core/perm.c)
+# Every target links all of core/ (the library); a target names in its
+# header what it needs beyond it ("fuzz-sources:", "fuzz-pkg:").
+core_sources=()
+for f in "$src"/core/*.c; do core_sources+=("core/$(basename "$f")"); done
 read -ra xxh_cflags <<<"$(pkg-config --cflags libxxhash)"
 read -ra xxh_libs <<<"$(pkg-config --libs libxxhash)"
 flags=(-g -O1 "-fsanitize=fuzzer,address,undefined" -fno-sanitize-recover=all
@@ -34,7 +37,9 @@ for t in "${targets[@]}"; do
 	extra=$(sed -n 's|.*fuzz-sources: *||p' "$src/tests/fuzz/$t.c")
 	pkgs=$(sed -n 's|.*fuzz-pkg: *||p' "$src/tests/fuzz/$t.c")
 	extra_src=()
-	for f in $extra; do extra_src+=("$src/$f"); done
+	for f in $extra; do
+		case $f in core/*) ;; *) extra_src+=("$src/$f") ;; esac
+	done
 	# shellcheck disable=SC2046,SC2086 # pkg-config output is word lists
 	"$cc" "${flags[@]}" ${pkgs:+$(pkg-config --cflags $pkgs)} \
 		"$src/tests/fuzz/$t.c" "${core_sources[@]/#/$src/}" \

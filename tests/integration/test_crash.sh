@@ -30,7 +30,7 @@ CRASHWRITER=$TESTDIR/crashwriter.py
 # The interpreter itself, not a wrapper (pyenv's shim costs 0.5 s a start).
 PY=$("$PYTHON" -c 'import sys; print(sys.executable or "")')
 PY=${PY:-$PYTHON}
-FILES=(f0.txt f1.csv f2 f3.dat sub/f4.txt sub/deeper/f5)
+FILES=(f0.txt f1.bin f2 f3.dat sub/f4.txt sub/deeper/f5)
 ROUNDS=${CRASH_ROUNDS:-50}
 export HYDRAFS_FD_CACHE=${HYDRAFS_FD_CACHE:-64}
 SEED=${CRASH_SEED:-$((RANDOM * 32768 + RANDOM))}

@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * format_json_internal: the JSON machine that format_json.c runs over the
+ * whole content and format_jsonl.c over each line.  Not a public header.
+ *
+ * The machine is fed pieces of any size with format_json_machine_run() and
+ * told where the content (or line) ends with format_json_machine_end().
+ * Offsets and lines go on across format_json_machine_restart(), so that
+ * jsonl's errors are absolute; jsonl counts the lines, as it never feeds
+ * the machine a '\n'.  Used by one thread at a time.
+ */
+#ifndef HYDRAFS_FORMAT_JSON_INTERNAL_H
+#define HYDRAFS_FORMAT_JSON_INTERNAL_H
+
+#include "core/format.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum json_state {
+	S_VALUE,	/* a value: the top one, or after ':' */
+	S_ARR_FIRST,	/* after '[': a value or ']' */
+	S_ARR_NEXT,	/* after ',' in an array: a value */
+	S_OBJ_FIRST,	/* after '{': a key or '}' */
+	S_OBJ_NEXT,	/* after ',' in an object: a key */
+	S_COLON,	/* after a key: ':' */
+	S_AFTER,	/* after a value inside an array or object */
+	S_DONE,		/* after the top value: whitespace only */
+	S_STR,		/* in a string */
+	S_STR_ESC,	/* after '\' */
+	S_STR_HEX,	/* in the digits of \uXXXX */
+	S_STR_LOW_BS,	/* after a high surrogate: a low one's '\' */
+	S_STR_LOW_U,	/* its 'u' */
+	S_STR_UTF8,	/* in a multi-byte UTF-8 sequence */
+	S_NUM_MINUS,	/* after '-' */
+	S_NUM_ZERO,	/* after a first digit '0' */
+	S_NUM_INT,	/* in the integer digits */
+	S_NUM_DOT,	/* after '.' */
+	S_NUM_FRAC,	/* in the fraction digits */
+	S_NUM_E,	/* after 'e' or 'E' */
+	S_NUM_ESIGN,	/* after the exponent's sign */
+	S_NUM_EXP,	/* in the exponent digits */
+	S_LIT,		/* in true, false or null */
+};
+
+struct json_machine {
+	uint64_t *stack;	/* bit d set: level d + 1 is an object */
+	size_t depth;		/* open arrays and objects */
+	size_t cap;		/* levels the stack has room for */
+	uint64_t offset;	/* bytes fed before the current piece */
+	uint64_t line;		/* 1-based line of the current byte */
+	uint64_t esc_offset;	/* '\' of this escape, or a high's */
+	struct format_error err; /* the first error, once failed */
+	int failed;		/* 0, -EINVAL or -ENOMEM */
+	uint16_t uval;		/* \u digits so far */
+	uint8_t state;		/* enum json_state */
+	uint8_t sub;		/* \u digits seen, or literal bytes seen */
+	uint8_t lit;		/* index in literals[] */
+	uint8_t u8_need;	/* UTF-8 continuation bytes still to come */
+	uint8_t u8_have;	/* bytes of the sequence seen */
+	uint8_t u8_lo, u8_hi;	/* range of the next continuation byte */
+	bool is_key;		/* the string is an object key */
+	bool want_low;		/* this \u must be a low surrogate */
+};
+
+/* Ready for content at offset 0, line 1; allocates nothing. */
+void format_json_machine_init(struct json_machine *m);
+/* Ready for the next value, keeping the stack, offset and line. */
+void format_json_machine_restart(struct json_machine *m);
+/* Frees the stack; the machine may be init()ed again. */
+void format_json_machine_release(struct json_machine *m);
+/*
+ * Feeds @len bytes: 0, -EINVAL (m->err filled; sticky) or -ENOMEM (sticky).
+ * m->offset grows by @len whatever the result.
+ */
+int format_json_machine_run(struct json_machine *m, const unsigned char *buf,
+			    size_t len);
+/*
+ * The content ends at m->offset: 0 when it held one whole value, else
+ * -EINVAL with m->err filled (@reason when it ended between tokens or
+ * inside a number or literal), or the sticky error.
+ */
+int format_json_machine_end(struct json_machine *m, const char *reason);
+/* Whether only whitespace came since init or restart. */
+bool format_json_machine_is_blank(const struct json_machine *m);
+
+#endif
