@@ -315,6 +315,31 @@ static struct rules *load_rules(struct io *io, const char *path)
 	return r;
 }
 
+/*
+ * The mount shows as type fuse.hydrafs with the backing dir as its source
+ * (in /proc/mounts, df, findmnt), so that hydractl finds one from the
+ * other; an fsname or subtype given with -o wins.
+ */
+static void name_mount(struct fuse_args *args, const char *backing)
+{
+	char *abs = realpath(backing, NULL), *opt;
+	bool has_fsname = false, has_subtype = false;
+
+	for (int i = 0; i < args->argc; i++) {
+		has_fsname |= strstr(args->argv[i], "fsname=") != NULL;
+		has_subtype |= strstr(args->argv[i], "subtype=") != NULL;
+	}
+	if (!has_subtype)
+		fuse_opt_add_arg(args, "-osubtype=hydrafs");
+	/* fuse_opt splits at commas and eats backslashes: such paths go unnamed. */
+	if (!has_fsname && abs && !strpbrk(abs, ",\\ \t\n") &&
+	    asprintf(&opt, "-ofsname=%s", abs) > 0) {
+		fuse_opt_add_arg(args, opt);
+		free(opt);
+	}
+	free(abs);
+}
+
 static bool valid_timeout(double t)
 {
 	return t >= 0 && t <= 86400 * 365;
@@ -364,6 +389,7 @@ int main(int argc, char *argv[])
 	if (!valid_timeout(o.entry_timeout) || !valid_timeout(o.attr_timeout))
 		die(EXIT_USAGE, "entry_timeout and attr_timeout take seconds from 0 to one year");
 	check_paths(&o);
+	name_mount(&args, o.backing);
 	raise_fd_limit();
 	/* Other users only ever get the kernel's permission checks. */
 	if (o.allow_other && !o.default_permissions)
