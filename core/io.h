@@ -135,8 +135,9 @@ int io_openat(struct io *io, int dirfd, const char *name, int flags,
 int io_reopen(struct io *io, int fd, int flags);
 /*
  * A file handle of the object behind O_PATH handle @fd, stable while the
- * object lives (a connectable one for a non-directory where the kernel has
- * them); caller frees.  -EOPNOTSUPP where the filesystem has none.
+ * object lives, that reopens it under a known path: a directory's, a
+ * connectable one for another object (Linux 6.13), or a plain one on
+ * tmpfs; caller frees.  -EOPNOTSUPP where there is no such handle.
  */
 int io_handle_of(struct io *io, int fd, bool is_dir,
 		 struct file_handle **out);

@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/fs.h>
+#include <linux/magic.h>
 #include <sys/ioctl.h>
+#include <sys/vfs.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -414,12 +416,23 @@ int io_handle_of(struct io *io, int fd, bool is_dir,
 	errno = EINVAL;
 	if (!is_dir) {
 		char link[64];
+		struct statfs sfs;
 
 		proc_path(link, sizeof(link), fd);
 		ret = name_to_handle_at(AT_FDCWD, link, fh, &mount_id,
 					AT_SYMLINK_FOLLOW | AT_HANDLE_CONNECTABLE);
+		/*
+		 * Without a connectable handle a file reopened after its
+		 * dentry was evicted has no path: only where dentries are
+		 * the storage itself (tmpfs) is a plain handle as good.
+		 */
+		if (ret < 0 && (errno == EINVAL || errno == EOPNOTSUPP) &&
+		    (fstatfs(fd, &sfs) < 0 || sfs.f_type != TMPFS_MAGIC)) {
+			free(fh);
+			return -EOPNOTSUPP;
+		}
 	}
-	if (ret < 0 && errno == EINVAL) {
+	if (ret < 0 && (errno == EINVAL || errno == EOPNOTSUPP)) {
 		fh->handle_bytes = MAX_HANDLE_SZ;
 		ret = name_to_handle_at(fd, "", fh, &mount_id, AT_EMPTY_PATH);
 	}
