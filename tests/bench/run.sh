@@ -2,18 +2,24 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Benchmarks hydrafs against the raw directory and libfuse's two passthrough
 # examples, in one run on one backing disk, and prints median times and ratios.
+# The pseudo-workload "validators" runs validators.c (in memory, no mount):
+# throughput of the format validators against XXH3 and memcpy.
 #   tests/bench/run.sh            (or `make bench`; see tests/bench/README.md)
 # Environment:
 #   HYDRAFS=PATH        the daemon (default: fs/hydrafs of this tree; when that
 #                       is missing, passthrough_ll stands in for it, labelled so)
 #   HYDRAFS_OPTS=OPTS   passed to it as -o OPTS
 #   BENCH_BUILD=DIR     where to build the driver and examples (default: temp dir)
+#   BENCH_TOP_BUILD=DIR the build root holding core/libhydracore.a, for
+#                       "validators" (default: two levels above $HYDRAFS)
+#   BENCH_VALIDATE_MB=N MB per format for "validators" (default 200 x scale)
 #   BENCH_DIR=DIR       where the work dir goes (default /var/tmp)
 #   BENCH_LOOP=FSTYPE   run on a fresh FSTYPE (ext4, xfs, btrfs) loop image
 #                       in the work dir instead (BENCH_LOOP_SIZE, default 4G)
 #   BENCH_RUNS=N        runs per workload and target, median taken (default 3)
 #   BENCH_SCALE=F       size multiplier, e.g. 0.05 for a smoke test (default 1)
-#   BENCH_ONLY=a,b      workloads to run (default all; `workload list` names them)
+#   BENCH_ONLY=a,b      workloads to run (default all; `workload list` names
+#                       them, and "validators")
 #   BENCH_TARGETS=a,b   of raw,passthrough,passthrough_ll,hydrafs (default all)
 #   BENCH_RESULTS=FILE  TSV of the table (default bench-results.tsv in BENCH_BUILD
 #                       or else here); every run's time goes to FILE-runs.tsv
@@ -24,7 +30,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 examples=/usr/share/doc/libfuse3-dev/examples
 all_targets="raw passthrough passthrough_ll hydrafs"
 
-hydrafs=${HYDRAFS:-$(cd "$here/../.." && pwd)/fs/hydrafs}
+srcdir=$(cd "$here/../.." && pwd)
+hydrafs=${HYDRAFS:-$srcdir/fs/hydrafs}
+top_build=${BENCH_TOP_BUILD:-$(dirname "$(dirname "$hydrafs")")}
 runs=${BENCH_RUNS:-3}
 scale=${BENCH_SCALE:-1}
 results=${BENCH_RESULTS:-${BENCH_BUILD:-.}/bench-results.tsv}
@@ -199,7 +207,7 @@ run_one() {
 	if mkdir "$dir"; then
 		sync
 		# In the background, so that a signal's trap runs at once.
-		timeout -k 10 "$tmo" "$build/workload" "$wl" "$dir" \
+		BENCH_RUN=$r timeout -k 10 "$tmo" "$build/workload" "$wl" "$dir" \
 			>"$work/workload.out" 2>"$work/workload.err" &
 		wl_pid=$!
 		wait "$wl_pid" || rc=$?
@@ -322,8 +330,78 @@ print_table() {
 	echo "Table: $results; every run: $runs_file"
 }
 
+# The targets workload $1 runs on, of $targets: commit-jsonl measures
+# hydrafs's commit, so only hydrafs and raw (for reference).
+targets_of() {
+	local t
+	case $1 in
+	commit-jsonl)
+		for t in $targets; do
+			case $t in raw | hydrafs) printf '%s ' "$t" ;; esac
+		done ;;
+	*) printf '%s' "$targets" ;;
+	esac
+}
+
+# Prints commit-jsonl's ratios jsonl / opaque per target (target <= 1.2).
+print_commit_ratios() {
+	local t tot cls verdict
+	case " ${rows[*]} " in *" commit-jsonl "*) ;; *) return 0 ;; esac
+	echo
+	echo "commit-jsonl: big.jsonl (validated) / big.bin (opaque), the same" \
+		"bytes, median times; target <= 1.2 on hydrafs"
+	printf '%-10s %12s %12s\n' target write+close close
+	for t in raw hydrafs; do
+		tot=$(ratio "$(cell commit-jsonl "$t")" "$(cell commit-bin "$t")")
+		cls=$(ratio "$(cell commit-jsonl-close "$t")" \
+			"$(cell commit-bin-close "$t")")
+		[ "$tot$cls" = -- ] && continue
+		verdict=''
+		if [ "$t" = hydrafs ] && is_num "$tot" && is_num "$cls"; then
+			verdict=PASS
+			awk -v a="$tot" -v b="$cls" 'BEGIN { exit !(a > 1.2 || b > 1.2) }' &&
+				verdict=MISS
+		fi
+		printf '%-10s %12s %12s %s\n' "$t" "$tot" "$cls" "$verdict"
+	done
+}
+
+# Builds validators.c against the build tree's core library; dies when
+# validators were asked for by name, else skips them.
+build_validators() {
+	local lib=$top_build/core/libhydracore.a
+	local named=$1
+	if [ ! -f "$lib" ]; then
+		[ "$named" = 1 ] && die "no $lib: build the tree or set BENCH_TOP_BUILD"
+		log "skipped validators: no $lib (set BENCH_TOP_BUILD)"
+		return 1
+	fi
+	pkg-config --exists libxxhash || die "no libxxhash pkg-config"
+	# shellcheck disable=SC2046 # pkg-config output is a list of words
+	cc -O2 -I"$srcdir" -o "$build/validators" "$here/validators.c" "$lib" \
+		$(pkg-config --libs libxxhash) -lcsv || die "validators: build failed"
+}
+
+# Runs the validators benchmark (sized by BENCH_VALIDATE_MB, else 200 MB x
+# scale) and keeps its table next to the results.
+run_validators() {
+	local mb out=${results%.tsv}-validators.txt
+	mb=${BENCH_VALIDATE_MB:-$(awk -v s="$scale" 'BEGIN {
+		v = 200 * s; printf "%g\n", v < 1 ? 1 : v }')}
+	log "validators: $mb MB per format"
+	if ! BENCH_VALIDATE_MB=$mb "$build/validators" >"$out"; then
+		log "validators failed"
+		failed=1
+		return
+	fi
+	echo
+	echo "Validators, in memory, $mb MB per format:"
+	cat "$out"
+	echo "Validators table: $out"
+}
+
 main() {
-	local workloads wl r t
+	local workloads wl r t validators=0
 	[[ $runs =~ ^[1-9][0-9]*$ ]] || die "bad BENCH_RUNS '$runs'"
 	[[ ${BENCH_DIR:-/var/tmp} != *[[:space:]]* ]] ||
 		die "BENCH_DIR must not contain white space"
@@ -336,8 +414,14 @@ main() {
 	setup_build
 	BENCH_SCALE=$scale "$build/workload" list >/dev/null 2>&1 ||
 		die "bad BENCH_SCALE '$scale'"
-	workloads=$(pick workload "${BENCH_ONLY:-$("$build/workload" list | paste -sd,)}" \
-		"$("$build/workload" list | paste -sd' ')")
+	workloads=$(pick workload "${BENCH_ONLY:-$("$build/workload" list | paste -sd,),validators}" \
+		"$("$build/workload" list | paste -sd' ') validators")
+	case " $workloads " in *" validators "*)
+		workloads=" $workloads"
+		workloads=${workloads/ validators / }
+		[[ ,${BENCH_ONLY:-}, == *,validators,* ]] && validators=1
+		build_validators "$validators" && validators=1 ;;
+	esac
 
 	standin=0
 	if [ ! -x "$hydrafs" ]; then
@@ -361,8 +445,8 @@ main() {
 	# The order of the targets turns by one each run, so that none always
 	# follows the same other (whose deletes and writeback still load the
 	# disk when the next one starts).
-	read -ra tlist <<<"$targets"
 	for wl in $workloads; do
+		read -ra tlist <<<"$(targets_of "$wl")"
 		for r in $(seq "$runs"); do
 			for ((i = 0; i < ${#tlist[@]}; i++)); do
 				t=${tlist[(i + r - 1) % ${#tlist[@]}]}
@@ -371,8 +455,9 @@ main() {
 			done
 		done
 	done
-	print_table
-	[ "$failed" = 0 ] || die "some runs failed (FAIL in the table)"
+	[ "${#rows[@]}" = 0 ] || { print_table; print_commit_ratios; }
+	[ "$validators" = 0 ] || run_validators
+	[ "$failed" = 0 ] || die "some runs failed (FAIL in the table, or validators)"
 }
 
 main "$@"

@@ -30,6 +30,7 @@
 #define REWRITE_SIZE 4096
 #define SMALL_SIZE 1024
 #define SMALL_FANOUT 10
+#define COMMIT_PIECE (64 * 1024)
 
 static double scale = 1.0;
 
@@ -493,6 +494,99 @@ static void do_overwrite_1g(void)
 	overwrite_close(NULL, scaled(1024), 5);
 }
 
+/*
+ * Fills @buf with JSON Lines of objects (the last line ends in '\n'); returns
+ * the bytes used, at most @len, ending at a line's end.
+ */
+static size_t fill_jsonl(char *buf, size_t len)
+{
+	static const char *const names[] = {
+		"some text \xc3\xa9", "line one\\nline two",
+		"tab\\there \\\"quoted\\\"", "escaped \\u00e9",
+		"\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e text",
+		"plain ascii name",
+	};
+	size_t off = 0;
+	long i = 0;
+
+	for (;;) {
+		char line[256];
+		int n = snprintf(line, sizeof(line),
+				 "{\"id\":%ld,\"name\":\"%s %ld\",\"tags\":[\"a\",\"b\"],"
+				 "\"score\":-%ld.25e3,\"ok\":%s,\"x\":null}\n",
+				 i, names[i % 6], (long)(rng_next() % 1000),
+				 (long)(rng_next() % 100000),
+				 i % 3 ? "true" : "false");
+
+		if (off + (size_t)n > len)
+			return off;
+		memcpy(buf + off, line, (size_t)n);
+		off += (size_t)n;
+		i++;
+	}
+}
+
+/*
+ * Writes @len bytes of @buf to @path in 64 KiB writes and closes it; prints
+ * `NAME seconds` for write+close and `NAME-close seconds` for the close
+ * alone (where hydrafs validates the end and commits); @name NULL: prints
+ * nothing.
+ */
+static void write_named(const char *name, const char *path, const char *buf,
+			size_t len)
+{
+	char close_name[64];
+	double t0, t1;
+	size_t off, n;
+	int fd;
+
+	t0 = now();
+	fd = open_or_die(path, O_WRONLY | O_CREAT | O_TRUNC);
+	for (off = 0; off < len; off += n) {
+		n = len - off < COMMIT_PIECE ? len - off : COMMIT_PIECE;
+		write_all(fd, buf + off, n, path);
+	}
+	t1 = now();
+	close_or_die(fd, path);
+	if (!name)
+		return;
+	report(name, now() - t0);
+	snprintf(close_name, sizeof(close_name), "%s-close", name);
+	report(close_name, now() - t1);
+}
+
+/*
+ * The cost of the commit of a validated file: the same 100 MiB of JSON
+ * Lines as big.jsonl (validated as jsonl) and as big.bin (opaque), each
+ * written sequentially then closed, after an untimed warm-up file (the
+ * first file written costs more).  The order turns with BENCH_RUN, and
+ * the other file's writeback is flushed before each (untimed).
+ */
+static void do_commit_jsonl(void)
+{
+	size_t cap = (size_t)scaled(100) * MIB;
+	char *buf = alloc_or_die(cap);
+	size_t len = fill_jsonl(buf, cap);
+	const char *run = getenv("BENCH_RUN");
+	bool jsonl_first = !run || atol(run) % 2;
+	int k;
+
+	/* Warms up the page cache and the daemon: the first file costs more. */
+	write_named(NULL, "warmup.bin", buf, len);
+	if (unlink("warmup.bin") < 0)
+		die("unlink", "warmup.bin");
+	for (k = 0; k < 2; k++) {
+		bool jsonl = (k == 0) == jsonl_first;
+
+		sync();
+		if (jsonl)
+			write_named("commit-jsonl", "big.jsonl", buf, len);
+		else
+			write_named("commit-bin", "big.bin", buf, len);
+	}
+	free(buf);
+}
+
 static const struct workload {
 	const char *name;
 	void (*run)(void);
@@ -508,6 +602,7 @@ static const struct workload {
 	{ "fsyncwrite", do_fsyncwrite },
 	{ "overwrite-1m", do_overwrite_1m },
 	{ "overwrite-1g", do_overwrite_1g },
+	{ "commit-jsonl", do_commit_jsonl },
 };
 
 #define N_WORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
