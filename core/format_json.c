@@ -9,7 +9,10 @@
  * or array), doubled by realloc() when full, so nesting is bounded by memory
  * only and never by the C stack.  The hot paths scan runs (string bytes 16
  * or 8 at a time, digits 8 at a time, whitespace); a feed switches on the
- * saved state once, then moves between tokens by direct jumps.
+ * saved state once, then moves between tokens by direct jumps.  Numbers and
+ * literals whole in the piece are checked first without branches on their
+ * shape (bit masks of 16 bytes; a 4-byte compare), falling back to the
+ * byte-wise scanners, which find any error, and tokens cut by a feed.
  *
  * Decisions beyond the RFC's grammar:
  *  - Strings must be valid UTF-8 (no overlong forms, no encoded surrogates,
@@ -69,6 +72,9 @@ static const unsigned char is_ws[256] = {
 	[' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1,
 };
 
+/* jsonl's reason for a line cut by its '\n' between tokens. */
+#define EOL "unexpected end of line"
+
 #define ONES UINT64_C(0x0101010101010101)
 
 /* The absolute offset of @p in the piece @buf being fed. */
@@ -82,6 +88,19 @@ static int machine_fail(struct json_machine *m, uint64_t offset,
 	m->err.reason = reason;
 	m->failed = -EINVAL;
 	return TOK_FAIL;
+}
+
+/*
+ * Fails at @p for @reason, or, when @p is the '\n' that ends a jsonl line,
+ * for @eol_reason, the reason format_json_machine_end() gives there.
+ */
+static int token_fail(struct json_machine *m, const unsigned char *p,
+		      const unsigned char *buf, const char *reason,
+		      const char *eol_reason)
+{
+	if (*p == '\n' && m->lines)
+		reason = eol_reason;
+	return machine_fail(m, AT(p), reason);
 }
 
 void format_json_machine_init(struct json_machine *m)
@@ -134,9 +153,13 @@ static inline const unsigned char *skip_ws(struct json_machine *m,
 {
 	if (p < end && *p > ' ')
 		return p;
-	for (; p < end && is_ws[*p]; p++)
-		if (*p == '\n')
+	for (; p < end && is_ws[*p]; p++) {
+		if (*p == '\n') {
+			if (m->lines)
+				break;
 			m->line++;
+		}
+	}
 	return p;
 }
 
@@ -253,7 +276,8 @@ static int check_hex(struct json_machine *m, const unsigned char *p,
 		if (m->want_low)
 			return machine_fail(m, m->esc_offset,
 					    "lone surrogate escape");
-		return machine_fail(m, AT(p), "invalid escape");
+		return token_fail(m, p, buf, "invalid escape",
+				  "unterminated string");
 	}
 	m->uval = (uint16_t)(m->uval << 4 | (d - 1));
 	m->sub++;
@@ -310,7 +334,8 @@ plain:
 		goto esc;
 	}
 	if (c < 0x20)
-		return machine_fail(m, AT(p), "control character in string");
+		return token_fail(m, p, buf, "control character in string",
+				  "unterminated string");
 	if (end - p >= 4) {
 		n = utf8_len(p);
 		if (!n)
@@ -345,7 +370,8 @@ esc:
 		goto hex_start;
 	}
 	if (!simple_escape[c])
-		return machine_fail(m, AT(p - 1), "invalid escape");
+		return token_fail(m, p - 1, buf, "invalid escape",
+				  "unterminated string");
 	goto plain;
 hex_start:
 	m->sub = 0;
@@ -418,6 +444,65 @@ static inline const unsigned char *skip_digits(const unsigned char *p,
 	return p;
 }
 
+#ifdef __SSE2__
+static inline unsigned int mask_eq(__m128i v, char c)
+{
+	return (unsigned int)_mm_movemask_epi8(_mm_cmpeq_epi8(v,
+							_mm_set1_epi8(c)));
+}
+
+/*
+ * The length of the number at @p when it is whole and valid in the next 16
+ * bytes of the piece, else 0 for scan_number() to find out (and report the
+ * error where it is).  Without branches on the number's shape: bit masks of
+ * the classes of the 16 bytes, checked against -?(0|[1-9]D*)(.D+)?(e[+-]?D+)?
+ * over the run of number bytes.
+ */
+static inline size_t number_len(const unsigned char *p,
+				const unsigned char *end)
+{
+	__m128i v, digit;
+	unsigned int dig, minus, sign, dot, e, span, lead, after, bad;
+	size_t n;
+
+	if (end - p < 16)
+		return 0;
+	v = _mm_loadu_si128((const __m128i *)(const void *)p);
+	/* Signed compares: bytes >= 0x80 are not digits. */
+	digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+			      _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
+	dig = (unsigned int)_mm_movemask_epi8(digit);
+	minus = mask_eq(v, '-');
+	sign = minus | mask_eq(v, '+');
+	dot = mask_eq(v, '.');
+	e = mask_eq(_mm_or_si128(v, _mm_set1_epi8(0x20)), 'e');
+	n = (size_t)__builtin_ctz(~(dig | sign | dot | e));
+	span = (1u << n) - 1;		/* n is 16 at most */
+	dig &= span;
+	dot &= span;
+	e &= span;
+	lead = minus & 1;		/* the first digit's bit: 1 or 2 */
+	lead += 1;
+	after = e << 1;			/* the exponent's first digit */
+	after = (after & ~sign) | (after & sign) << 1;
+	bad = span & ~dig & ~(minus & 1) & ~dot & ~e & ~(e << 1 & sign);
+	bad |= (dot & (dot - 1)) | (e & (e - 1));	/* two of one */
+	bad |= (dot && e && dot > e);		/* '.' after 'e' */
+	bad |= ~dig & (lead | dot << 1 | dot >> 1 | e >> 1 | after);
+	/* A leading '0' followed by a digit. */
+	bad |= mask_eq(v, '0') & lead & dig >> 1;
+	return n < 16 && !bad ? n : 0;
+}
+#else
+static inline size_t number_len(const unsigned char *p,
+				const unsigned char *end)
+{
+	(void)p;
+	(void)end;
+	return 0;
+}
+#endif
+
 /*
  * Scans a number up to the byte after it or the piece end: a new one from
  * its first byte when @st is S_VALUE, else from the saved state @st.  The
@@ -464,7 +549,7 @@ first_digit:
 		goto zero;
 	}
 	if (!is_digit(*p))
-		return machine_fail(m, AT(p), "invalid number");
+		return token_fail(m, p, buf, "invalid number", EOL);
 	p++;
 int_digits:
 	p = skip_digits(p, end);
@@ -496,7 +581,7 @@ dot:
 		goto more;
 	}
 	if (!is_digit(*p))
-		return machine_fail(m, AT(p), "invalid number");
+		return token_fail(m, p, buf, "invalid number", EOL);
 	p++;
 frac:
 	p = skip_digits(p, end);
@@ -522,7 +607,7 @@ exp_first:
 		goto more;
 	}
 	if (!is_digit(*p))
-		return machine_fail(m, AT(p), "invalid number");
+		return token_fail(m, p, buf, "invalid number", EOL);
 	p++;
 exp_digits:
 	p = skip_digits(p, end);
@@ -537,6 +622,26 @@ more:
 	m->state = (uint8_t)st;
 	*pp = p;
 	return TOK_MORE;
+}
+
+/*
+ * The length of the literal at @p, led by @c ('t', 'f' or 'n'), when it is
+ * whole and correct in the piece, else 0 for scan_literal() to find out.
+ * Without branches on which literal it is, as true and false alternate
+ * unpredictably.
+ */
+static inline size_t literal_len(const unsigned char *p,
+				 const unsigned char *end, unsigned char c)
+{
+	static const char words[3][4] = { "true", "alse", "null" };
+	size_t is_false = c == 'f';
+	uint32_t w, want;
+
+	if (end - p < 5)
+		return 0;
+	memcpy(&w, p + is_false, sizeof(w));
+	memcpy(&want, words[is_false + 2 * (c == 'n')], sizeof(want));
+	return w == want ? 4 + is_false : 0;
 }
 
 static int scan_literal(struct json_machine *m, const unsigned char **pp,
@@ -565,7 +670,7 @@ static int scan_literal(struct json_machine *m, const unsigned char **pp,
 			return TOK_MORE;
 		}
 		if (*p != (unsigned char)lit[i])
-			return machine_fail(m, AT(p), "invalid literal");
+			return token_fail(m, p, buf, "invalid literal", EOL);
 	}
 	*pp = p;
 	return TOK_DONE;
@@ -576,7 +681,7 @@ static int scan_literal(struct json_machine *m, const unsigned char **pp,
  * -ENOMEM.  Each label is a state; the machine leaves through "more" at the
  * end of the piece, saving the state to resume from.
  */
-int format_json_machine_run(struct json_machine *m, const unsigned char *buf,
+static int machine_run(struct json_machine *m, const unsigned char *buf,
 		       size_t len)
 {
 	const unsigned char *p = buf, *end = buf + len;
@@ -584,6 +689,7 @@ int format_json_machine_run(struct json_machine *m, const unsigned char *buf,
 	int st = m->state, r;
 	bool obj, key = m->is_key;
 	unsigned char c;
+	size_t n;
 
 	if (m->failed)
 		return m->failed;
@@ -654,6 +760,11 @@ value_byte:
 		goto string;
 	}
 	if (is_digit(c) || c == '-') {
+		n = number_len(p, end);
+		if (n) {
+			p += n;
+			goto after_value;
+		}
 		st = S_VALUE;
 		goto number;
 	}
@@ -663,8 +774,18 @@ value_byte:
 		goto push;
 	}
 	if (c == 't' || c == 'f' || c == 'n') {
+		n = literal_len(p - 1, end, c);
+		if (n) {
+			p += n - 1;
+			goto after_value;
+		}
 		m->lit = c == 't' ? 0 : c == 'f' ? 1 : 2;
 		goto literal_start;
+	}
+	if (c == '\n') {
+		p--;
+		st = S_VALUE;
+		goto line_end;
 	}
 	r = machine_fail(m, AT(p - 1), "expected value");
 	goto out;
@@ -704,6 +825,8 @@ obj_next:
 		goto out;
 	}
 key_byte:
+	if (*p == '\n')
+		goto line_end;
 	if (*p != '"') {
 		r = machine_fail(m, AT(p), "expected key");
 		goto out;
@@ -736,6 +859,8 @@ colon:
 		st = S_COLON;
 		goto more;
 	}
+	if (*p == '\n')
+		goto line_end;
 	if (*p != ':') {
 		r = machine_fail(m, AT(p), "expected ':'");
 		goto out;
@@ -763,6 +888,8 @@ after:
 		depth--;
 		goto after_value;
 	}
+	if (*p == '\n')
+		goto line_end;
 	r = machine_fail(m, AT(p),
 			 obj ? "expected ',' or '}'" : "expected ',' or ']'");
 	goto out;
@@ -772,8 +899,32 @@ done:
 		st = S_DONE;
 		goto more;
 	}
+	st = S_DONE;
+	if (*p == '\n')
+		goto line_end;
 	r = machine_fail(m, AT(p), "content after the value");
 	goto out;
+line_end:
+	/*
+	 * jsonl only (json's whitespace takes every '\n'): p is at the '\n'
+	 * of a line; at depth 0, st is S_VALUE (blank line) or S_DONE.
+	 */
+	if (depth) {
+		r = machine_fail(m, AT(p), EOL);
+		goto out;
+	}
+	if (m->lines == JSON_LINES_STOP) {
+		m->state = (uint8_t)st;
+		m->is_key = key;
+		m->depth = depth;
+		m->offset = AT(p);
+		return 0;
+	}
+	p++;
+	m->line++;
+	key = false;
+	m->want_low = false;
+	goto value;
 more:
 	m->state = (uint8_t)st;
 	r = TOK_MORE;
@@ -782,6 +933,21 @@ out:
 	m->depth = depth;
 	m->offset += len;
 	return r == TOK_FAIL ? m->failed : 0;
+}
+
+int format_json_machine_run(struct json_machine *m, const unsigned char *buf,
+			    size_t len)
+{
+	m->lines = JSON_LINES_OFF;
+	return machine_run(m, buf, len);
+}
+
+int format_json_machine_run_lines(struct json_machine *m,
+				  const unsigned char *buf, size_t len,
+				  enum json_lines mode)
+{
+	m->lines = (uint8_t)mode;
+	return machine_run(m, buf, len);
 }
 
 int format_json_machine_end(struct json_machine *m, const char *reason)

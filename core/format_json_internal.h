@@ -6,8 +6,12 @@
  * The machine is fed pieces of any size with format_json_machine_run() and
  * told where the content (or line) ends with format_json_machine_end().
  * Offsets and lines go on across format_json_machine_restart(), so that
- * jsonl's errors are absolute; jsonl counts the lines, as it never feeds
- * the machine a '\n'.  Used by one thread at a time.
+ * jsonl's errors are absolute.  jsonl runs the machine with
+ * format_json_machine_run_lines() over whole pieces: there a '\n' can only
+ * end a line (inside a string it would be a control character), so the
+ * machine's whitespace skipping takes it as the line end, with the errors
+ * format_json_machine_end() gives for a line cut there.  Used by one thread
+ * at a time.
  */
 #ifndef HYDRAFS_FORMAT_JSON_INTERNAL_H
 #define HYDRAFS_FORMAT_JSON_INTERNAL_H
@@ -44,6 +48,12 @@ enum json_state {
 	S_LIT,		/* in true, false or null */
 };
 
+enum json_lines {
+	JSON_LINES_OFF,		/* json: '\n' is whitespace */
+	JSON_LINES_ON,		/* jsonl: '\n' ends a line, next value after it */
+	JSON_LINES_STOP,	/* jsonl: and the machine stops at it */
+};
+
 struct json_machine {
 	uint64_t *stack;	/* bit d set: level d + 1 is an object */
 	size_t depth;		/* open arrays and objects */
@@ -62,6 +72,7 @@ struct json_machine {
 	uint8_t u8_lo, u8_hi;	/* range of the next continuation byte */
 	bool is_key;		/* the string is an object key */
 	bool want_low;		/* this \u must be a low surrogate */
+	uint8_t lines;		/* enum json_lines */
 };
 
 /* Ready for content at offset 0, line 1; allocates nothing. */
@@ -76,6 +87,19 @@ void format_json_machine_release(struct json_machine *m);
  */
 int format_json_machine_run(struct json_machine *m, const unsigned char *buf,
 			    size_t len);
+/*
+ * jsonl (@mode JSON_LINES_ON or JSON_LINES_STOP): feeds @len bytes of lines
+ * and returns as format_json_machine_run().  A line whose value is complete,
+ * or which is blank, ends at its '\n': with JSON_LINES_ON the machine counts
+ * the line and goes on with the next one; with JSON_LINES_STOP it returns 0
+ * there with m->offset at the '\n', which the caller consumes (counts the
+ * line, restarts the machine).  A line cut by its '\n' inside a value fails
+ * there as format_json_machine_end(m, "unexpected end of line") would.
+ * Otherwise m->offset grows by @len, also on an error.
+ */
+int format_json_machine_run_lines(struct json_machine *m,
+				  const unsigned char *buf, size_t len,
+				  enum json_lines mode);
 /*
  * The content ends at m->offset: 0 when it held one whole value, else
  * -EINVAL with m->err filled (@reason when it ended between tokens or

@@ -3,9 +3,9 @@
  * format_jsonl: JSON Lines, every non-empty line one JSON value, validated
  * by the JSON machine of format_json.c line by line.
  *
- * A line ends at '\n' (found with memchr(), never fed to the machine); a
- * '\r' before it is JSON whitespace, and an empty or whitespace-only line
- * is allowed.  A line that ends inside its value is "unexpected end of
+ * A line ends at '\n', which the machine takes as the line end wherever it
+ * comes (no separate pass to find it); a '\r' before it is JSON whitespace,
+ * and an empty or whitespace-only line is allowed.  A line that ends inside its value is "unexpected end of
  * line" (or "unterminated string", "invalid utf-8", ...) at the offset of
  * its '\n'; a final line without one is validated at the end of the
  * content.  Empty content is valid: no records.
@@ -39,23 +39,56 @@ static int jsonl_init(void *state, format_record_fn *on_record, void *ctx)
 	return 0;
 }
 
-/* The line of the current record ends at m->offset, its '\n'. */
-static int jsonl_end_line(struct jsonl_state *s)
+/* Record mode: the current record ends at m->offset, its '\n'. */
+static void jsonl_end_line(struct jsonl_state *s)
 {
 	struct json_machine *m = &s->m;
-	int ret = 0;
 
 	if (!format_json_machine_is_blank(m))
-		ret = format_json_machine_end(m, "unexpected end of line");
-	if (ret && !s->on_record)
-		return ret;
-	if (s->on_record)
-		s->on_record(s->ctx, s->start, m->offset + 1,
-			     m->failed ? &m->err : NULL);
+		format_json_machine_end(m, "unexpected end of line");
+	s->on_record(s->ctx, s->start, m->offset + 1,
+		     m->failed ? &m->err : NULL);
 	m->offset++;
 	m->line++;
 	format_json_machine_restart(m);
 	s->start = m->offset;
+}
+
+/* Record mode: the machine stops at the end of each line. */
+static int jsonl_feed_records(struct jsonl_state *s, const unsigned char *buf,
+			      size_t len)
+{
+	struct json_machine *m = &s->m;
+	const unsigned char *nl;
+	uint64_t at;
+	size_t n;
+
+	while (len) {
+		at = m->offset;
+		if (!m->failed) {
+			if (format_json_machine_run_lines(m, buf, len,
+							  JSON_LINES_STOP) ==
+			    -ENOMEM)
+				return -ENOMEM;
+			if (!m->failed) {
+				n = (size_t)(m->offset - at);
+				if (n == len)
+					break;
+				goto end_line;	/* buf[n] is its '\n' */
+			}
+			m->offset = at;
+		}
+		/* Skips the rest of an invalid record. */
+		nl = memchr(buf, '\n', len);
+		n = nl ? (size_t)(nl - buf) : len;
+		m->offset += n;
+		if (!nl)
+			break;
+end_line:
+		jsonl_end_line(s);
+		buf += n + 1;
+		len -= n + 1;
+	}
 	return 0;
 }
 
@@ -63,31 +96,12 @@ static int jsonl_feed(void *state, const unsigned char *buf, size_t len)
 {
 	struct jsonl_state *s = state;
 	struct json_machine *m = &s->m;
-	int ret;
 
 	if (m->failed == -ENOMEM || (m->failed && !s->on_record))
 		return m->failed;
-	while (len) {
-		const unsigned char *nl = memchr(buf, '\n', len);
-		size_t n = nl ? (size_t)(nl - buf) : len;
-
-		if (m->failed) {
-			/* Record mode: skips the rest of an invalid record. */
-			m->offset += n;
-		} else {
-			ret = format_json_machine_run(m, buf, n);
-			if (ret == -ENOMEM || (ret && !s->on_record))
-				return ret;
-		}
-		if (!nl)
-			break;
-		ret = jsonl_end_line(s);
-		if (ret)
-			return ret;
-		buf += n + 1;
-		len -= n + 1;
-	}
-	return 0;
+	if (s->on_record)
+		return jsonl_feed_records(s, buf, len);
+	return format_json_machine_run_lines(m, buf, len, JSON_LINES_ON);
 }
 
 static int jsonl_finish(void *state, struct format_error *err)
@@ -98,7 +112,12 @@ static int jsonl_finish(void *state, struct format_error *err)
 
 	if (m->failed == -ENOMEM)
 		return -ENOMEM;
-	if (m->offset > s->start && !format_json_machine_is_blank(m))
+	/*
+	 * Not blank: the line holds more than whitespace, or failed.  Whole
+	 * content mode does not track s->start, as the machine goes over
+	 * its lines by itself.
+	 */
+	if (!format_json_machine_is_blank(m))
 		ret = format_json_machine_end(m, "unexpected end of content");
 	if (!s->on_record) {
 		if (ret && err)
