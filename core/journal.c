@@ -24,7 +24,8 @@ struct journal {
 static const char *const event_names[] = {
 	[JOURNAL_COMMIT] = "commit",   [JOURNAL_VERSION] = "version",
 	[JOURNAL_REJECT] = "reject",   [JOURNAL_RECOVER] = "recover",
-	[JOURNAL_ORPHAN] = "orphan",
+	[JOURNAL_ORPHAN] = "orphan",   [JOURNAL_ADOPT] = "adopt",
+	[JOURNAL_DAMAGE] = "damage",
 };
 
 int journal_open(struct io *io, int dirfd, const char *name,

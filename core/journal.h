@@ -25,6 +25,8 @@ enum journal_event {
 	JOURNAL_REJECT,	  /* content refused (kept under .rejected) */
 	JOURNAL_RECOVER,  /* crash recovery resolved something */
 	JOURNAL_ORPHAN,	  /* staged data kept under .orphans */
+	JOURNAL_ADOPT,	  /* a file changed behind the mount, valid: recorded */
+	JOURNAL_DAMAGE,	  /* a file found damaged */
 };
 
 struct journal_record {

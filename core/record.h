@@ -26,6 +26,12 @@
 #define RECORD_XATTR "user.hydrafs.record"
 /* Set on a file whose last rewrite was refused: when, where and why. */
 #define REJECTED_XATTR "user.hydrafs.rejected"
+/*
+ * Set on a file found damaged: "damaged size=N mtime=S.N ino=I: why", the
+ * identity it was found with (so that it is checked once, not at every
+ * open) and the reason.
+ */
+#define STATE_XATTR "user.hydrafs.state"
 /* Longest record text, NUL included. */
 #define RECORD_TEXT_MAX 256
 

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "store.h"
+#include "store_internal.h"
 
 #include "format.h"
 #include "journal.h"
@@ -28,24 +29,6 @@
 #define CHUNK (256 * 1024)
 #define SHADOW_XATTR "user.hydrafs.path"
 
-struct store {
-	struct io *io;
-	int statefd;	/* O_PATH: .hydrafs */
-	int stagingfd;	/* O_PATH: .hydrafs/staging */
-	int versionsfd;	/* O_PATH: .hydrafs/versions */
-	struct journal *journal;
-	const struct rules *rules;	/* borrowed; NULL: defaults */
-	atomic_ulong seq;
-
-	/* Group commit of directory syncs (see sync_dir()). */
-	pthread_mutex_t sync_lock;
-	pthread_cond_t sync_done;
-	bool syncing;
-	dev_t sync_dev;
-	ino_t sync_ino;
-	unsigned long sync_started, sync_finished;
-	int sync_ret;
-};
 
 /*
  * Syncs the dir behind @dirfd.  Commits that happen together share one
@@ -257,7 +240,7 @@ static int version_dir(struct store *s, const char *relpath,
 	return mirror_dir(s, s->versionsfd, relpath, st, out);
 }
 
-static void journal_note(struct store *s, enum journal_event ev,
+void store_journal_note(struct store *s, enum journal_event ev,
 			 const char *path, int64_t size, const char *sum,
 			 const char *prev, const char *detail,
 			 const struct who *who)
@@ -326,7 +309,7 @@ int store_keep(struct store *s, int fd, const struct who *who)
 	ret = keep_version(s, fd, relpath, &st, name, sizeof(name), false,
 			   NULL);
 	if (ret == 0)
-		journal_note(s, JOURNAL_VERSION, relpath, st.st_size, NULL,
+		store_journal_note(s, JOURNAL_VERSION, relpath, st.st_size, NULL,
 			     name, NULL, who);
 	return ret;
 }
@@ -409,7 +392,7 @@ int store_keep_copy(struct store *s, int fd, const struct who *who)
 	}
 	close(vfd);
 	if (ret == 0)
-		journal_note(s, JOURNAL_VERSION, relpath, st.st_size, NULL,
+		store_journal_note(s, JOURNAL_VERSION, relpath, st.st_size, NULL,
 			     name, "copy of a file with several links", who);
 	return ret < 0 ? ret : 0;
 }
@@ -940,7 +923,7 @@ int stage_commit(struct store *s, struct stage *st, int fd,
 	if (durable)
 		sync_dir(s, dirfd);
 	close(dirfd);
-	journal_note(s, JOURNAL_COMMIT, relpath, sh.st_size,
+	store_journal_note(s, JOURNAL_COMMIT, relpath, sh.st_size,
 		     sum[0] ? sum : NULL, vname[0] ? vname : NULL,
 		     detail[0] ? detail
 			       : sum[0] ? NULL : "large, written in place, not hashed",
@@ -982,7 +965,7 @@ static int orphan(struct store *s, const char *name, int64_t size)
 	ret = io_renameat(s->io, s->stagingfd, name, ofd, oname, 0);
 	close(ofd);
 	if (ret == 0)
-		journal_note(s, JOURNAL_ORPHAN, path, size, NULL, oname,
+		store_journal_note(s, JOURNAL_ORPHAN, path, size, NULL, oname,
 			     "staged data never committed", NULL);
 	return ret;
 }

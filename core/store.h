@@ -72,6 +72,19 @@ bool store_is_version_link(struct store *s, const char *relpath,
 			   const struct stat *st);
 
 /*
+ * The check of a file opened through the mount (O_PATH handle @fd): when
+ * the record of its last commit (record.h) still describes it (same size,
+ * mtime and inode) nothing is read.  Otherwise (changed behind the mount,
+ * or never committed through one) a protected file (see
+ * store_is_scratch(); one link) is read once and verified
+ * (verify.h): a valid file is adopted (its new record written, the journal
+ * says "adopt"); a damaged one is flagged with STATE_XATTR and the journal
+ * says "damage", once for that identity.  Returns 0 (ok, adopted), 1
+ * (damaged) or -errno (it could not be read).
+ */
+int store_check(struct store *s, int fd, const struct who *who);
+
+/*
  * Keeps a copy of the content of the regular file behind @fd as a version
  * (before a file with several links is truncated in place); 0 or -errno.
  */

@@ -149,6 +149,19 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	 * their mode (a commit in progress links it twice for a moment).
 	 */
 	pthread_mutex_lock(&inode->lock);
+	/*
+	 * A file not as its last commit left it (changed or damaged behind
+	 * the mount) is verified once; what it is being written from is the
+	 * stage's business.
+	 */
+	if (!inode->ro && S_ISREG(inode->type) && !inode->stage) {
+		struct who who;
+		char comm[32];
+
+		fs_who(req, &who, comm, sizeof(comm));
+		/* A file that cannot be read says so at its reads. */
+		store_check(h->store, ifd, &who);
+	}
 	if (writable) {
 		ret = inode->writers || inode->stage ? 1
 						     : fs_is_protected(h, inode);
@@ -171,8 +184,12 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		inode->writers++;
 		inode->active++;
 	}
-	/* A reader opened while the file is written reads the version it opened. */
-	if (!writable && inode->writers)
+	/*
+	 * A reader opened while the file is written reads the version it
+	 * opened.  Writers already closed (flushed, their RELEASE still to
+	 * come) have committed: a reader after them may map the file.
+	 */
+	if (!writable && inode->active)
 		fi->direct_io = 1;
 	pthread_mutex_unlock(&inode->lock);
 	fs_fd_drop(inode, ifd);
