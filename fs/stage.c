@@ -222,8 +222,13 @@ int fs_stage_truncate(fuse_req_t req, struct fs_inode *inode,
 		ret = stage_truncate(h->store, inode->stage, size);
 	if (ret == 0)
 		inode->written = true;
-	/* Through a writable handle the close commits; else it is one change. */
-	if (ret == 0 && !f && inode->writers == 0)
+	/*
+	 * Through a writable handle the close commits; else it is one change,
+	 * committed now unless a writer is still active: writers already
+	 * closed (their RELEASE still to come) must not leave it staged, or a
+	 * reader opened next would read the content from before it.
+	 */
+	if (ret == 0 && !f && inode->active == 0)
 		ret = fs_stage_commit(req, inode, false);
 	pthread_mutex_unlock(&inode->lock);
 	return ret;
