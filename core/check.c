@@ -107,21 +107,13 @@ int store_check(struct store *s, int fd, const struct who *who)
 		return 0;
 	if (known_damaged(s, fd, &st))
 		return 1;
-	ret = io_relpath(s->io, fd, relpath, sizeof(relpath));
-	if (ret < 0)
-		return ret == -ENOENT ? 0 : ret;	/* deleted: nothing to check */
 	/*
 	 * Files written in place (scratch files, several links) have no
 	 * record to keep: checking them would read them at every open.
 	 */
-	{
-		const char *base = strrchr(relpath, '/');
-
-		if (store_is_scratch(base ? base + 1 : relpath) ||
-		    (st.st_nlink > 1 &&
-		     !store_is_version_link(s, relpath, &st)))
-			return 0;
-	}
+	ret = store_is_protected(s, fd, &st, relpath, sizeof(relpath));
+	if (ret <= 0)
+		return ret;
 	{
 		struct rule_policy p;
 

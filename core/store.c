@@ -294,6 +294,26 @@ static int keep_version(struct store *s, int fd, const char *relpath,
 	return ret;
 }
 
+int store_is_protected(struct store *s, int fd, const struct stat *st,
+		       char *relpath, size_t size)
+{
+	const char *base;
+	int ret;
+
+	if (!S_ISREG(st->st_mode) || st->st_nlink > 2)
+		return 0;
+	ret = io_relpath(s->io, fd, relpath, size);
+	if (ret == -ENOENT)
+		return 0; /* deleted: nothing to protect */
+	if (ret < 0)
+		return ret;
+	/* Two links: protected when the other is a version a crash left. */
+	if (st->st_nlink == 2 && !store_is_version_link(s, relpath, st))
+		return 0;
+	base = strrchr(relpath, '/');
+	return !store_is_scratch(base ? base + 1 : relpath);
+}
+
 int store_keep(struct store *s, int fd, const struct who *who)
 {
 	char relpath[PATH_MAX], name[VERSION_NAME_MAX];

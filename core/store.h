@@ -58,6 +58,16 @@ int store_versions_fd(const struct store *s);
 bool store_is_scratch(const char *name);
 
 /*
+ * Whether the file behind O_PATH handle @fd (@st its lstat) is protected:
+ * a regular file with one link (or two, the other a version a crash left)
+ * and no scratch name.  Protected files are staged and committed, the
+ * others written in place.  1 (then @relpath, @size bytes, holds its path),
+ * 0, or -errno: an error must not quietly turn protection off.
+ */
+int store_is_protected(struct store *s, int fd, const struct stat *st,
+		       char *relpath, size_t size);
+
+/*
  * Keeps the current content of the regular file behind O_PATH handle @fd
  * as a version (before it is unlinked or replaced); 0 or -errno.
  */

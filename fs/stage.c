@@ -23,26 +23,11 @@
 static int is_protected(struct hydrafs *h, int fd)
 {
 	char path[PATH_MAX];
-	const char *base;
 	struct stat st;
-	int ret;
+	int ret = io_fstatat_empty(h->io, fd, &st);
 
-	/* An error here must not quietly turn protection off: report it. */
-	ret = io_fstatat_empty(h->io, fd, &st);
-	if (ret < 0)
-		return ret;
-	if (st.st_nlink > 2)
-		return 0;
-	ret = io_relpath(h->io, fd, path, sizeof(path));
-	if (ret == -ENOENT)
-		return 0; /* deleted: nothing to protect */
-	if (ret < 0)
-		return ret;
-	/* Two links: protected when the other is a version a crash left. */
-	if (st.st_nlink == 2 && !store_is_version_link(h->store, path, &st))
-		return 0;
-	base = strrchr(path, '/');
-	return !store_is_scratch(base ? base + 1 : path);
+	return ret < 0 ? ret : store_is_protected(h->store, fd, &st, path,
+						  sizeof(path));
 }
 
 int fs_is_protected(struct hydrafs *h, struct fs_inode *inode)
