@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+/* The state's layout, to save a running hash beside its file. */
+#define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 
 static const struct format_ops *const format_table[FORMAT_COUNT] = {
@@ -264,6 +266,110 @@ int format_check_finish(struct format_check *c, struct format_sum *sum,
 		return ret;
 	}
 	return 0;
+}
+
+/* The running hash. */
+
+struct format_hasher {
+	XXH3_state_t state;
+};
+
+/* "HXH3", the library's version and the state's size, then the state. */
+struct hasher_saved {
+	char magic[4];
+	uint32_t version;
+	uint32_t size;
+	uint32_t pad;
+};
+
+int format_hasher_new(struct format_hasher **out)
+{
+	struct format_hasher *h = aligned_alloc(64, sizeof(*h));
+
+	if (!h)
+		return -ENOMEM;
+	XXH3_128bits_reset(&h->state);
+	*out = h;
+	return 0;
+}
+
+void format_hasher_free(struct format_hasher *h)
+{
+	free(h);
+}
+
+void format_hasher_update(struct format_hasher *h, const void *buf,
+			  size_t len)
+{
+	XXH3_128bits_update(&h->state, buf, len);
+}
+
+void format_hasher_sum(const struct format_hasher *h, struct format_sum *sum)
+{
+	XXH128_hash_t d = XXH3_128bits_digest(&h->state);
+
+	sum->high = d.high64;
+	sum->low = d.low64;
+}
+
+uint64_t format_hasher_len(const struct format_hasher *h)
+{
+	return h->state.totalLen;
+}
+
+void format_hasher_copy(struct format_hasher *dst,
+			const struct format_hasher *src)
+{
+	XXH3_copyState(&dst->state, &src->state);
+}
+
+size_t format_hasher_save(const struct format_hasher *h, void *buf,
+			  size_t size)
+{
+	struct hasher_saved head = {
+		.magic = "HXH3", .version = XXH_VERSION_NUMBER,
+		.size = sizeof(h->state),
+	};
+
+	if (size < sizeof(head) + sizeof(h->state))
+		return 0;
+	memcpy(buf, &head, sizeof(head));
+	memcpy((char *)buf + sizeof(head), &h->state, sizeof(h->state));
+	return sizeof(head) + sizeof(h->state);
+}
+
+int format_hasher_load(struct format_hasher *h, const void *buf, size_t len)
+{
+	struct hasher_saved head;
+	const unsigned char *secret;
+
+	/* The default secret lives in the library: its address is this run's. */
+	XXH3_128bits_reset(&h->state);
+	secret = h->state.extSecret;
+	if (len != sizeof(head) + sizeof(h->state))
+		return -EINVAL;
+	memcpy(&head, buf, sizeof(head));
+	if (memcmp(head.magic, "HXH3", 4) || head.version != XXH_VERSION_NUMBER ||
+	    head.size != sizeof(h->state))
+		return -EINVAL;
+	memcpy(&h->state, (const char *)buf + sizeof(head), sizeof(h->state));
+	h->state.extSecret = secret;
+	if (h->state.bufferedSize > sizeof(h->state.buffer) ||
+	    h->state.seed != 0 || h->state.useSeed != 0 ||
+	    h->state.secretLimit != XXH3_SECRET_DEFAULT_SIZE - 64 ||
+	    h->state.nbStripesPerBlock != h->state.secretLimit / 8 ||
+	    h->state.nbStripesSoFar > h->state.nbStripesPerBlock) {
+		XXH3_128bits_reset(&h->state);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+size_t format_check_save_hash(const struct format_check *c, void *buf,
+			      size_t size)
+{
+	return format_hasher_save((const struct format_hasher *)c->hash, buf,
+				  size);
 }
 
 void format_sum_hex(const struct format_sum *sum, char out[33])

@@ -128,6 +128,35 @@ uint64_t format_check_fed(const struct format_check *c);
 int format_check_finish(struct format_check *c, struct format_sum *sum,
 			struct format_error *err);
 
+/*
+ * A running XXH3-128, for content that only grows (append mode): its state
+ * can be saved beside the content and loaded again, so that a sum of what
+ * was already hashed is never recomputed.  The saved form is specific to
+ * the library version and machine (a mismatch is -EINVAL: hash again).
+ */
+struct format_hasher;
+
+#define FORMAT_HASHER_SAVED_MAX 1024
+
+int format_hasher_new(struct format_hasher **out);
+void format_hasher_free(struct format_hasher *h);
+void format_hasher_update(struct format_hasher *h, const void *buf,
+			  size_t len);
+/* The sum of everything fed so far; the hasher goes on. */
+void format_hasher_sum(const struct format_hasher *h, struct format_sum *sum);
+/* Bytes fed so far. */
+uint64_t format_hasher_len(const struct format_hasher *h);
+void format_hasher_copy(struct format_hasher *dst,
+			const struct format_hasher *src);
+/* Saves the state into @buf; its length, 0 when @size is too small. */
+size_t format_hasher_save(const struct format_hasher *h, void *buf,
+			  size_t size);
+/* 0, or -EINVAL when @buf is not a state this build saved (reset then). */
+int format_hasher_load(struct format_hasher *h, const void *buf, size_t len);
+/* The hash state of a check, saved as format_hasher_save() does. */
+size_t format_check_save_hash(const struct format_check *c, void *buf,
+			      size_t size);
+
 /* The checksum as 32 lower-case hex digits and a NUL. */
 void format_sum_hex(const struct format_sum *sum, char out[33]);
 /* Parses 32 hex digits; 0 or -EINVAL. */

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,9 +53,19 @@ int io_enter(struct io *io, enum io_kind kind)
 
 	if (!err)
 		return 0;
-	if (atomic_load(&f->always) || atomic_load(&f->at) == n)
-		return -err;
-	return 0;
+	if (!atomic_load(&f->always) && atomic_load(&f->at) != n)
+		return 0;
+	/* A crash point: a write does half its work first (io_pwrite()). */
+	if (err == IO_FAULT_CRASH && kind != IO_WRITE)
+		io_crash();
+	return -err;
+}
+
+void io_crash(void)
+{
+	kill(getpid(), SIGKILL);
+	for (;;)
+		pause();
 }
 
 void io_fault_set(struct io *io, enum io_kind kind, unsigned long nth, int err)
@@ -94,6 +105,8 @@ static int parse_errno(const char *s, size_t len)
 	char *end;
 	long v;
 
+	if (len == 5 && !strncmp(s, "CRASH", 5))
+		return IO_FAULT_CRASH;
 	for (size_t i = 0; i < sizeof(errno_names) / sizeof(errno_names[0]); i++)
 		if (strlen(errno_names[i].name) == len &&
 		    !strncmp(errno_names[i].name, s, len))
@@ -770,6 +783,12 @@ ssize_t io_pwrite(struct io *io, int fd, const void *buf, size_t size,
 	ssize_t n;
 	int ret = io_enter(io, IO_WRITE);
 
+	if (ret == -IO_FAULT_CRASH) {
+		/* A torn write: half of it reaches the file, then the crash. */
+		if (pwrite(fd, buf, size / 2, off) < 0)
+			(void)0;
+		io_crash();
+	}
 	if (ret < 0)
 		return ret;
 	do

@@ -79,8 +79,17 @@ const char *io_kind_name(enum io_kind kind);
 void io_fault_set(struct io *io, enum io_kind kind, unsigned long nth, int err);
 
 /*
+ * A fault that is a crash: the call kills the process with SIGKILL, as a
+ * power cut or kill -9 would stop it; a write first writes the first half
+ * of its bytes (a torn write).  For crash tests.
+ */
+#define IO_FAULT_CRASH 10000
+void io_crash(void) __attribute__((noreturn));
+
+/*
  * Parses a fault list "KIND:N:ERRNO[,KIND:N:ERRNO...]" (ERRNO a name such as
- * EIO or a number; N 0 means always; each KIND at most once) and arms it.
+ * EIO, a number, or CRASH: see IO_FAULT_CRASH; N 0 means always; each KIND
+ * at most once) and arms it.
  * An empty list arms nothing.  -EINVAL on a bad list, with nothing armed.
  */
 int io_fault_parse(struct io *io, const char *spec);

@@ -132,11 +132,11 @@ ssize_t journal_format(char *buf, size_t size, const struct timespec *now,
 	put_field(&o, "prev", r->prev);
 	put_field(&o, "detail", r->detail);
 	put_field(&o, "format", r->format);
-	if (r->line > 0) {
-		putf(&o, ",\"line\":%" PRIu64 ",\"offset\":%" PRIu64, r->line,
-		     r->offset);
-		put_field(&o, "reason", r->reason);
-	}
+	if (r->line > 0)
+		putf(&o, ",\"line\":%" PRIu64, r->line);
+	if (r->line > 0 || r->reason)
+		putf(&o, ",\"offset\":%" PRIu64, r->offset);
+	put_field(&o, "reason", r->reason);
 	putf(&o, ",\"uid\":%u,\"pid\":%d", (unsigned int)r->uid, (int)r->pid);
 	put_field(&o, "comm", r->comm);
 	put(&o, "}\n", 2);

@@ -37,7 +37,10 @@ struct journal_record {
 	const char *prev;	/* the version the old content went to, or NULL */
 	const char *detail;	/* a short reason, or NULL */
 	const char *format;	/* the content's format, or NULL */
-	/* Where content is invalid: line 0 when not said. */
+	/*
+	 * Where content is invalid: line 0 when not said; the offset is
+	 * written with a line or a reason.
+	 */
 	uint64_t line;		/* 1-based */
 	uint64_t offset;	/* byte offset */
 	const char *reason;	/* why, or NULL */

@@ -234,10 +234,45 @@ static int mirror_dir(struct store *s, int root, const char *relpath,
 	return *out < 0 ? -EINVAL : 0;
 }
 
-static int version_dir(struct store *s, const char *relpath,
-		       const struct stat *st, int *out)
+int store_version_dir(struct store *s, const char *relpath,
+		      const struct stat *st, int *out)
 {
 	return mirror_dir(s, s->versionsfd, relpath, st, out);
+}
+
+int store_rejected_dir(struct store *s, const char *relpath,
+		       const struct stat *st, int *out)
+{
+	int rfd, ret = mkdir_open(s->io, s->versionsfd, REJECTED_NAME, 0755,
+				  &rfd);
+
+	if (ret < 0)
+		return ret;
+	ret = mirror_dir(s, rfd, relpath, st, out);
+	close(rfd);
+	return ret;
+}
+
+int store_orphans_dir(struct store *s, int *out)
+{
+	return mkdir_open(s->io, s->versionsfd, ORPHANS_NAME, 0700, out);
+}
+
+int store_create_version(struct store *s, int dirfd, const char *file,
+			 char *name, size_t size)
+{
+	struct timespec now;
+	int ret = -EEXIST;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	for (unsigned int seq = 0; ret == -EEXIST && seq < 1000; seq++) {
+		ret = version_name(name, size, &now, file, seq);
+		if (ret < 0)
+			break;
+		ret = io_openat(s->io, dirfd, name,
+				O_RDWR | O_CREAT | O_EXCL, 0600);
+	}
+	return ret;
 }
 
 void store_journal_note(struct store *s, enum journal_event ev,
@@ -267,7 +302,7 @@ static int keep_version(struct store *s, int fd, const char *relpath,
 	int vfd, ret;
 
 	base = base ? base + 1 : relpath;
-	ret = version_dir(s, relpath, st, &vfd);
+	ret = store_version_dir(s, relpath, st, &vfd);
 	if (ret < 0)
 		return ret;
 	clock_gettime(CLOCK_REALTIME, &now);
@@ -372,7 +407,6 @@ int store_keep_copy(struct store *s, int fd, const struct who *who)
 {
 	char relpath[PATH_MAX], name[VERSION_NAME_MAX];
 	const char *base;
-	struct timespec now;
 	struct stat st;
 	int vfd, src, dst = -1, ret;
 
@@ -384,19 +418,10 @@ int store_keep_copy(struct store *s, int fd, const struct who *who)
 		return ret;
 	base = strrchr(relpath, '/');
 	base = base ? base + 1 : relpath;
-	ret = version_dir(s, relpath, &st, &vfd);
+	ret = store_version_dir(s, relpath, &st, &vfd);
 	if (ret < 0)
 		return ret;
-	clock_gettime(CLOCK_REALTIME, &now);
-	for (unsigned int seq = 0; seq < 1000; seq++) {
-		ret = version_name(name, sizeof(name), &now, base, seq);
-		if (ret < 0)
-			break;
-		dst = ret = io_openat(s->io, vfd, name,
-				      O_WRONLY | O_CREAT | O_EXCL, 0600);
-		if (ret != -EEXIST)
-			break;
-	}
+	dst = ret = store_create_version(s, vfd, base, name, sizeof(name));
 	if (dst >= 0) {
 		src = io_reopen(s->io, fd, O_RDONLY);
 		ret = src < 0 ? src : io_clone(s->io, src, dst);
@@ -631,7 +656,7 @@ static int check_content(struct store *s, struct stage *st,
 }
 
 /* The record of the file behind @fd, when it has a valid one. */
-static bool record_of(struct store *s, int fd, struct record *r)
+bool store_record_of(struct store *s, int fd, struct record *r)
 {
 	char text[RECORD_TEXT_MAX];
 	ssize_t n = io_getxattr_fd(s->io, fd, RECORD_XATTR, text,
@@ -658,7 +683,7 @@ static int is_same(struct store *s, int fd, const struct stat *cur,
 	*same = false;
 	if (!rec->has_sum || cur->st_size != sh->st_size)
 		return 0;
-	if (record_of(s, fd, &old) && record_matches(&old, cur) &&
+	if (store_record_of(s, fd, &old) && record_matches(&old, cur) &&
 	    old.has_sum) {
 		*same = old.sum.high == rec->sum.high &&
 			old.sum.low == rec->sum.low;
@@ -778,14 +803,10 @@ static int reject(struct store *s, struct stage *st, int fd,
 	char detail[160];
 	const char *base = strrchr(relpath, '/');
 	struct timespec now;
-	int rfd, dfd, ret;
+	int dfd, ret;
 
 	base = base ? base + 1 : relpath;
-	ret = mkdir_open(s->io, s->versionsfd, REJECTED_NAME, 0755, &rfd);
-	if (ret < 0)
-		return ret;
-	ret = mirror_dir(s, rfd, relpath, cur, &dfd);
-	close(rfd);
+	ret = store_rejected_dir(s, relpath, cur, &dfd);
 	if (ret < 0)
 		return ret;
 	ret = io_fremovexattr(s->io, st->fd, SHADOW_XATTR);
@@ -1037,7 +1058,10 @@ static int store_recover(struct store *s)
 	}
 	io_closedir(d);
 	for (size_t i = 0; ret == 0 && i < n; i++)
-		ret = orphan(s, names[i], -1);
+		ret = strncmp(names[i], APPEND_MARKER_PREFIX,
+			      strlen(APPEND_MARKER_PREFIX))
+			      ? orphan(s, names[i], -1)
+			      : append_recover(s, names[i]);
 	if (ret == 0 && n)
 		io_fsync_dir(s->io, s->versionsfd);
 	free(names);

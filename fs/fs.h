@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/append.h"
 #include "core/io.h"
 #include "core/rules.h"
 #include "core/store.h"
@@ -59,6 +60,11 @@ struct fs_inode {
 	 * outside @lock use a dup of it (fs_fd_hold()).
 	 */
 	pthread_mutex_t fd_lock;
+	/* Append mode (core/append.h), instead of @stage; under @lock. */
+	struct append *append;
+	/* -1 not known yet, 0, 1: the rules say mode = log (readers then
+	   bypass the page cache: a log may be appended to any time). */
+	signed char log_mode;
 	unsigned int writers;	/* writable handles open */
 	unsigned int active;	/* of those, not flushed since their last write */
 };
@@ -88,6 +94,9 @@ struct fs_file {
 	bool staged;	/* writable, writing through the inode's stage */
 	bool flushed;	/* staged: closed (FLUSH) and not written since */
 	bool append;	/* O_APPEND: writes land at the end */
+	struct append_writer *aw;	/* in append mode: its bytes; or NULL */
+	/* A checkpoint in .backups: reads end at @limit (else -1). */
+	off_t limit;
 	struct fs_file *prev, *next;
 };
 
@@ -98,6 +107,8 @@ struct hydrafs {
 	struct fs_inode root;	/* the backing dir; fd borrowed from io */
 	struct fs_inodes inodes;
 	struct rules *rules;	/* NULL: the defaults */
+	struct append_set *appends;	/* the files in append mode */
+	atomic_bool exiting;	/* the session is going: no more notifications */
 	double entry_timeout;	/* seconds the kernel may cache names */
 	double attr_timeout;	/* seconds the kernel may cache attributes */
 	bool is_root;		/* the daemon runs as root */
@@ -193,6 +204,25 @@ int fs_stage_open_trunc(struct hydrafs *h, struct fs_inode *inode);
 int fs_stage_commit(fuse_req_t req, struct fs_inode *inode, bool durable);
 /* Under inode->lock: the last writable handle went away. */
 void fs_stage_release(fuse_req_t req, struct fs_inode *inode);
+
+/*
+ * Append mode (fs/append.c), all under inode->lock.  A staged write of
+ * @size bytes at @off through @f: taken in append mode when the file is or
+ * may go into it (1: done, *@n the result), else 0: the caller stages it
+ * (the file left append mode if it was in it), or -errno.
+ */
+int fs_append_write(fuse_req_t req, struct fs_inode *inode, struct fs_file *f,
+		    const char *buf, size_t size, off_t off, ssize_t *n);
+/* Leaves append mode for a whole-file stage (a truncate, a write elsewhere). */
+int fs_append_leave(struct hydrafs *h, struct fs_inode *inode);
+/* close() of a writable handle; 0 or -errno. */
+int fs_append_flush(struct fs_inode *inode, struct fs_file *f);
+/* The handle @f is released; the last writer ends append mode. */
+void fs_append_release(struct fs_inode *inode, struct fs_file *f);
+/* The size @f (NULL: a reader) sees; -1 when not in append mode. */
+int64_t fs_append_size(struct fs_inode *inode, struct fs_file *f);
+/* Whether readers of @inode should bypass the page cache (a log). */
+bool fs_is_log(struct hydrafs *h, struct fs_inode *inode);
 
 /*
  * Before a file written in place (several links) is truncated: a copy of

@@ -146,6 +146,9 @@ static void inode_free(struct fs_inodes *t, struct fs_inode *n)
 	/* Staged data never committed (an unclean unmount) becomes an orphan. */
 	if (n->stage)
 		stage_free(t->store, n->stage);
+	/* At exit, with writers never released: what they queued commits. */
+	if (n->append)
+		append_close(n->append);
 	if (n->fd >= 0) {
 		close(n->fd);
 		atomic_fetch_sub(&t->open_fds, 1);
@@ -262,6 +265,7 @@ struct fs_inode *fs_inodes_get(struct fs_inodes *t, int fd,
 	n->hashed = true;
 	n->ro = ro;
 	n->data_fd = -1;
+	n->log_mode = -1;
 	pthread_mutex_init(&n->lock, NULL);
 	pthread_mutex_init(&n->fd_lock, NULL);
 	n->next = t->buckets[k];

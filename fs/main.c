@@ -47,6 +47,9 @@ static void usage(FILE *out)
 		"  attr_timeout=SECONDS    how long the kernel caches attributes (default 1)\n"
 		"  rules=FILE              the rules file: formats and policies by glob\n"
 		"                          (default: BACKING/.hydrafs/rules when present)\n"
+		"  commit_interval=MS      how often appended records are committed to\n"
+		"                          files in append mode (default 100; 0: only on\n"
+		"                          fsync and close)\n"
 		"  ro, rw, noatime, nosuid, nodev, noexec, fsname=NAME, ...\n"
 		"                          the usual FUSE mount options\n"
 		"\n"
@@ -173,6 +176,22 @@ static void check_paths(struct fs_options *o)
 	close(fd);
 }
 
+/* "0" to "3600000": milliseconds, nothing else. */
+static int parse_interval(const char *s, unsigned int *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v > 3600000)
+		return -EINVAL;
+	*out = (unsigned int)v;
+	return 0;
+}
+
 static void fs_init(void *userdata, struct fuse_conn_info *conn)
 {
 	/* An O_TRUNC open arrives as one OPEN, not SETATTR then OPEN. */
@@ -186,6 +205,7 @@ static void fs_destroy(void *userdata)
 {
 	struct hydrafs *h = userdata;
 
+	atomic_store(&h->exiting, true);
 	fs_files_release(h);
 	fs_inodes_release(&h->inodes);
 }
@@ -358,6 +378,7 @@ int main(int argc, char *argv[])
 	struct fuse_session *se;
 	struct stat st;
 	const char *faults;
+	unsigned int interval;
 	int ret;
 
 	args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
@@ -377,6 +398,7 @@ int main(int argc, char *argv[])
 		free(o.backing);
 		free(o.mountpoint);
 		free(o.rules);
+		free(o.commit_interval);
 		return 0;
 	}
 	if (o.bad_arg)
@@ -388,6 +410,10 @@ int main(int argc, char *argv[])
 	}
 	if (!valid_timeout(o.entry_timeout) || !valid_timeout(o.attr_timeout))
 		die(EXIT_USAGE, "entry_timeout and attr_timeout take seconds from 0 to one year");
+	interval = APPEND_INTERVAL_MS;
+	if (o.commit_interval && parse_interval(o.commit_interval, &interval) < 0)
+		die(EXIT_USAGE, "commit_interval takes milliseconds from 0 to 3600000, not '%s'",
+		    o.commit_interval);
 	check_paths(&o);
 	name_mount(&args, o.backing);
 	raise_fd_limit();
@@ -423,6 +449,9 @@ int main(int argc, char *argv[])
 	h.inodes.store = h.store;
 	h.rules = load_rules(h.io, o.rules);
 	store_set_rules(h.store, h.rules);
+	ret = append_set_new(h.store, interval, &h.appends);
+	if (ret < 0)
+		die(1, "cannot start the committer: %s", strerror(-ret));
 
 	fs_init_ops_entry(&fs_ops);
 	fs_init_ops_file(&fs_ops);
@@ -467,6 +496,7 @@ out_destroy:
 out_free:
 	fs_files_release(&h);
 	fs_inodes_release(&h.inodes);
+	append_set_free(h.appends);
 	store_close(h.store);
 	rules_free(h.rules);
 	io_free(h.io);
@@ -474,5 +504,6 @@ out_free:
 	free(o.backing);
 	free(o.mountpoint);
 	free(o.rules);
+	free(o.commit_interval);
 	return ret;
 }

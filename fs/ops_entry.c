@@ -57,6 +57,17 @@ void fs_who(fuse_req_t req, struct who *who, char *comm, size_t size)
 	}
 }
 
+/* A checkpoint in .backups has the size of its prefix. */
+static void checkpoint_attr(struct hydrafs *h, int fd, struct stat *st)
+{
+	uint64_t len;
+
+	if (store_checkpoint_len(h->store, fd, &len) == 1) {
+		st->st_size = (off_t)len;
+		st->st_blocks = (blkcnt_t)((len + 511) / 512);
+	}
+}
+
 int fs_lookup_entry(fuse_req_t req, struct fs_inode *parent,
 		    const char *name, struct fuse_entry_param *e)
 {
@@ -87,13 +98,24 @@ int fs_lookup_entry(fuse_req_t req, struct fs_inode *parent,
 		if (ret < 0)
 			return ret;
 	}
+	if (ro && S_ISREG(st.st_mode))
+		checkpoint_attr(h, fd, &st);
 	inode = fs_inodes_get(&h->inodes, fd, &st, ro);
 	if (!inode)
 		return -ENOMEM;
 	memset(e, 0, sizeof(*e));
 	e->ino = (uintptr_t)inode;
 	e->attr = st;
+	/* A file in append mode: the kernel asks for its size each time. */
 	e->attr_timeout = h->attr_timeout;
+	if (S_ISREG(st.st_mode) && !ro) {
+		pthread_mutex_lock(&inode->lock);
+		if (inode->append) {
+			e->attr_timeout = 0;
+			e->attr.st_size = fs_append_size(inode, NULL);
+		}
+		pthread_mutex_unlock(&inode->lock);
+	}
 	e->entry_timeout = h->entry_timeout;
 	return 0;
 }
@@ -139,20 +161,28 @@ static int stat_of(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 
 	int fd;
 
-	if (fi && fi->fh && !fs_file_of(fi)->staged)
+	if (fi && fi->fh && !fs_file_of(fi)->staged && !inode->append &&
+	    !inode->ro)
 		return io_fstat(h->io, fs_file_of(fi)->fd, st);
 	fd = fs_fd_hold(inode);
 	if (fd < 0)
 		return fd;
 	ret = io_fstatat_empty(h->io, fd, st);
+	if (ret == 0 && inode->ro && S_ISREG(st->st_mode))
+		checkpoint_attr(h, fd, st);
 	fs_fd_drop(inode, fd);
-	if (ret < 0 || !S_ISREG(st->st_mode))
+	if (ret < 0 || !S_ISREG(st->st_mode) || inode->ro)
 		return ret;
 	/* Deleted through the mount: its version's link is not a name. */
 	if (inode->kept && st->st_nlink > 0)
 		st->st_nlink--;
 	pthread_mutex_lock(&inode->lock);
-	if (inode->stage && io_fstat(h->io, stage_fd(inode->stage), &sh) == 0) {
+	if (inode->append) {
+		/* Readers see what is committed; a writer its own bytes too. */
+		st->st_size = fs_append_size(inode, fi && fi->fh ? fs_file_of(fi)
+								: NULL);
+	} else if (inode->stage &&
+		   io_fstat(h->io, stage_fd(inode->stage), &sh) == 0) {
 		st->st_size = sh.st_size;
 		st->st_blocks = sh.st_blocks;
 		st->st_mtim = sh.st_mtim;
@@ -171,7 +201,9 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
 	if (ret < 0)
 		fuse_reply_err(req, -ret);
 	else
-		fuse_reply_attr(req, &st, fs_of(req)->attr_timeout);
+		fuse_reply_attr(req, &st, fs_inode(req, ino)->append
+						  ? 0
+						  : fs_of(req)->attr_timeout);
 }
 
 static void times_of(const struct stat *attr, int valid, struct timespec ts[2])

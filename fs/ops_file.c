@@ -42,6 +42,8 @@ static int file_install(struct hydrafs *h, struct fs_inode *inode, int fd,
 	f->staged = staged;
 	f->flushed = false;
 	f->append = fi->flags & O_APPEND;
+	f->aw = NULL;
+	f->limit = -1;
 	fs_inode_pin(inode);
 	pthread_mutex_lock(&h->files_lock);
 	f->next = h->files.next;
@@ -98,6 +100,9 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		struct fs_inode *inode = (struct fs_inode *)(uintptr_t)e.ino;
 		bool staged = !store_is_scratch(name);
 
+		/* An appender's bytes must not reach readers through the cache. */
+		if (staged && (fi->flags & O_APPEND))
+			fi->direct_io = 1;
 		ret = file_install(h, inode, fd, staged, fi);
 		if (ret == 0 && staged) {
 			pthread_mutex_lock(&inode->lock);
@@ -120,6 +125,34 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	fs_fd_drop(p, pfd);
 	fuse_reply_create(req, &e, fi);
+}
+
+/*
+ * When the .backups file behind @inode is a checkpoint: *@fd (open on the
+ * marker) becomes an fd of the content it is a prefix of, *@limit its
+ * length.
+ */
+static int open_checkpoint(struct hydrafs *h, struct fs_inode *inode, int *fd,
+			   off_t *limit)
+{
+	uint64_t len;
+	int ifd = fs_fd_hold(inode), data, ret;
+
+	ret = ifd < 0 ? ifd : store_checkpoint_len(h->store, ifd, &len);
+	if (ret == 1) {
+		ret = store_checkpoint_open(h->store, ifd, &data);
+		ret = ret < 0 ? ret : 1;
+	}
+	fs_fd_drop(inode, ifd);
+	if (ret <= 0) {
+		if (ret < 0)
+			io_close(h->io, *fd);
+		return ret;
+	}
+	io_close(h->io, *fd);
+	*fd = data;
+	*limit = (off_t)len;
+	return 0;
 }
 
 static bool is_writable(int flags)
@@ -154,7 +187,8 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	 * the mount) is verified once; what it is being written from is the
 	 * stage's business.
 	 */
-	if (!inode->ro && S_ISREG(inode->type) && !inode->stage) {
+	if (!inode->ro && S_ISREG(inode->type) && !inode->stage &&
+	    !inode->append) {
 		struct who who;
 		char comm[32];
 
@@ -170,6 +204,9 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	if (ret == 0 && writable && !staged && (fi->flags & O_TRUNC))
 		ret = fs_keep_before_truncate(req, inode);
+	/* An O_TRUNC open of a file in append mode: a whole-file stage. */
+	if (ret == 0 && staged && (fi->flags & O_TRUNC))
+		ret = fs_append_leave(h, inode);
 	/* A protected file is never truncated in place: its stage is. */
 	if (ret == 0) {
 		fd = io_reopen(h->io, ifd,
@@ -189,12 +226,25 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	 * opened.  Writers already closed (flushed, their RELEASE still to
 	 * come) have committed: a reader after them may map the file.
 	 */
-	if (!writable && inode->active)
+	if (!writable && (inode->active || inode->append ||
+			  (S_ISREG(inode->type) && !inode->ro &&
+			   fs_is_log(h, inode))))
+		fi->direct_io = 1;
+	/* An appender's bytes must not reach readers through the cache. */
+	if (staged && (fi->flags & O_APPEND))
 		fi->direct_io = 1;
 	pthread_mutex_unlock(&inode->lock);
 	fs_fd_drop(inode, ifd);
 	if (ret == 0) {
-		ret = file_install(h, inode, fd, staged, fi);
+		off_t limit = -1;
+
+		/* A checkpoint in .backups reads as its prefix of the file. */
+		if (inode->ro && S_ISREG(inode->type))
+			ret = open_checkpoint(h, inode, &fd, &limit);
+		if (ret == 0)
+			ret = file_install(h, inode, fd, staged, fi);
+		if (ret == 0)
+			fs_file_of(fi)->limit = limit;
 		fd = -1;
 		if (ret < 0 && staged) {
 			pthread_mutex_lock(&inode->lock);
@@ -255,15 +305,39 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (fs_file_of(fi)->staged) {
 		struct hydrafs *h = fs_of(req);
 		struct fs_inode *inode = fs_inode(req, ino);
+		struct fs_file *f = fs_file_of(fi);
 		int fd;
 
 		pthread_mutex_lock(&inode->lock);
-		fd = fs_stage_read_fd(h, inode);
-		n = fd < 0 ? fd : io_pread(h->io, fd, buf, size, off);
+		if (inode->append) {
+			n = append_read(inode->append,
+					f->aw && append_writer_attached(f->aw)
+						? f->aw
+						: NULL,
+					buf, size, off);
+		} else {
+			fd = fs_stage_read_fd(h, inode);
+			n = fd < 0 ? fd : io_pread(h->io, fd, buf, size, off);
+		}
 		pthread_mutex_unlock(&inode->lock);
 	} else {
-		n = io_pread(fs_of(req)->io, fs_file_of(fi)->fd, buf, size,
-			     off);
+		struct fs_inode *inode = fs_inode(req, ino);
+		off_t end = fs_file_of(fi)->limit;
+
+		/* In append mode a reader sees only what is committed. */
+		if (inode->append) {
+			pthread_mutex_lock(&inode->lock);
+			if (inode->append)
+				end = (off_t)append_committed(inode->append);
+			pthread_mutex_unlock(&inode->lock);
+		}
+		if (end >= 0)
+			size = off >= end ? 0
+			       : (off_t)size > end - off ? (size_t)(end - off)
+							 : size;
+		n = size ? io_pread(fs_of(req)->io, fs_file_of(fi)->fd, buf,
+				    size, off)
+			 : 0;
 	}
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
@@ -293,6 +367,8 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 			f->flushed = false;
 			inode->active++;
 		}
+		if (fs_append_write(req, inode, f, buf, size, off, &n) != 0)
+			goto out_unlock; /* taken in append mode, or failed */
 		n = fs_stage_write_fd(h, inode, &fd);
 		/* O_APPEND: at the end of what is staged, whoever wrote it. */
 		if (n == 0 && f->append) {
@@ -301,6 +377,7 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		}
 		if (n == 0)
 			n = stage_pwrite(h->store, inode->stage, buf, size, off);
+out_unlock:
 		pthread_mutex_unlock(&inode->lock);
 	} else if (n == 0) {
 		n = io_pwrite(h->io, f->fd, buf, size, off);
@@ -338,7 +415,8 @@ static void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			f->flushed = true;
 			inode->active--;
 		}
-		if (inode->active == 0 && inode->written)
+		ret = fs_append_flush(inode, f);
+		if (ret == 0 && inode->active == 0 && inode->written)
 			ret = fs_stage_commit(req, inode, false);
 		pthread_mutex_unlock(&inode->lock);
 	}
@@ -375,7 +453,9 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino,
 		pthread_mutex_lock(&inode->lock);
 		if (!f->flushed)
 			inode->active--;
-		if (--inode->writers == 0)
+		inode->writers--;
+		fs_append_release(inode, f);
+		if (inode->writers == 0)
 			fs_stage_release(req, inode);
 		pthread_mutex_unlock(&inode->lock);
 	}
@@ -398,7 +478,9 @@ static void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 		return;
 	}
 	pthread_mutex_lock(&inode->lock);
-	ret = inode->stage ? fs_stage_commit(req, inode, true) : 0;
+	ret = inode->append ? append_commit(inode->append, true) : 0;
+	if (ret == 0 && inode->stage)
+		ret = fs_stage_commit(req, inode, true);
 	pthread_mutex_unlock(&inode->lock);
 	fuse_reply_err(req, -ret);
 }
@@ -416,7 +498,9 @@ static void fs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
 			fs_file_of(fi)->flushed = false;
 			inode->active++;
 		}
-		ret = fs_stage_write_fd(h, inode, &fd);
+		ret = fs_append_leave(h, inode);
+		if (ret == 0)
+			ret = fs_stage_write_fd(h, inode, &fd);
 		if (ret == 0)
 			ret = stage_fallocate(h->store, inode->stage, mode, off,
 					      len);

@@ -27,6 +27,7 @@ static const struct fuse_opt opt_spec[] = {
 	OPT("entry_timeout=%lf", entry_timeout, 0),
 	OPT("attr_timeout=%lf", attr_timeout, 0),
 	OPT("rules=%s", rules, 0),
+	OPT("commit_interval=%s", commit_interval, 0),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),

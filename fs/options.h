@@ -25,6 +25,7 @@ struct fs_options {
 	double entry_timeout;
 	double attr_timeout;
 	char *rules;		/* -o rules=FILE, or NULL; caller frees */
+	char *commit_interval;	/* -o commit_interval=MS, or NULL; caller frees */
 	int show_help;
 	int show_version;
 	int bad_arg;

@@ -190,7 +190,7 @@ int fs_stage_truncate(fuse_req_t req, struct fs_inode *inode,
 	int fd, ret;
 
 	pthread_mutex_lock(&inode->lock);
-	ret = f ? f->staged : inode->writers || inode->stage ? 1
+	ret = f ? f->staged : inode->writers || inode->stage || inode->append ? 1
 						 : fs_is_protected(h, inode);
 	if (ret < 0) {
 		pthread_mutex_unlock(&inode->lock);
@@ -202,7 +202,9 @@ int fs_stage_truncate(fuse_req_t req, struct fs_inode *inode,
 		pthread_mutex_unlock(&inode->lock);
 		return ret < 0 ? ret : -ENOTSUP;
 	}
-	ret = stage_of(h, inode, size == 0, &fd);
+	ret = fs_append_leave(h, inode);
+	if (ret == 0)
+		ret = stage_of(h, inode, size == 0, &fd);
 	if (ret == 0 && size)
 		ret = stage_truncate(h->store, inode->stage, size);
 	if (ret == 0)
