@@ -9,6 +9,8 @@
 #   HYDRAFS=PATH        the daemon (default: fs/hydrafs of this tree; when that
 #                       is missing, passthrough_ll stands in for it, labelled so)
 #   HYDRAFS_OPTS=OPTS   passed to it as -o OPTS
+#   HYDRACTL=PATH       hydractl, for verify-small and verify-big (default:
+#                       tools/hydractl of $HYDRAFS's build tree)
 #   BENCH_BUILD=DIR     where to build the driver and examples (default: temp dir)
 #   BENCH_TOP_BUILD=DIR the build root holding core/libhydracore.a, for
 #                       "validators" (default: two levels above $HYDRAFS)
@@ -32,6 +34,7 @@ all_targets="raw passthrough passthrough_ll hydrafs"
 
 srcdir=$(cd "$here/../.." && pwd)
 hydrafs=${HYDRAFS:-$srcdir/fs/hydrafs}
+hydractl=${HYDRACTL:-$(dirname "$(dirname "$hydrafs")")/tools/hydractl}
 top_build=${BENCH_TOP_BUILD:-$(dirname "$(dirname "$hydrafs")")}
 runs=${BENCH_RUNS:-3}
 scale=${BENCH_SCALE:-1}
@@ -140,7 +143,8 @@ setup_build() {
 	fuse_libs=$(pkg-config --libs fuse3)
 	# shellcheck disable=SC2086 # pkg-config output is a list of words
 	{
-		cc -O2 -o "$build/workload" "$here/workload.c" -lm &&
+		cc -O2 -pthread -o "$build/workload" "$here/workload.c" \
+			"$here/workload_logs.c" "$here/workload_verify.c" -lm &&
 		cc -O2 $fuse_cflags -I"$examples" -o "$build/passthrough" \
 			"$examples/passthrough.c" $fuse_libs &&
 		cc -O2 $fuse_cflags -o "$build/passthrough_ll" \
@@ -187,8 +191,43 @@ setup_loop() {
 	loop_mnt=$work/fs base=$work/fs
 }
 
+# Runs the driver with arguments "$@" in the background (so that a signal's
+# trap runs at once), its output in $1.out and $1.err; returns its status.
+drive() {
+	local out=$1 rc=0
+	shift
+	BENCH_RUN=$r BENCH_MOUNT=$mnt BENCH_HYDRACTL=$hydractl \
+		timeout -k 10 "$tmo" "$build/workload" "$@" \
+		>"$out.out" 2>"$out.err" &
+	wl_pid=$!
+	wait "$wl_pid" || rc=$?
+	wl_pid=''
+	return "$rc"
+}
+
+# Logs what a successful driver run printed on stderr (its detail).
+relay() {
+	local line
+	while IFS= read -r line; do
+		log "  $line"
+	done <"$1"
+}
+
+# Unmounts target $1 and mounts it again on backing dir $2 at $3, so that a
+# workload's timed part meets a fresh daemon and no cached inode.
+remount() {
+	if ! stop_daemon; then
+		log "$1 exited with an error at the remount:"
+		tail -n 20 "$work/daemon.log" >&2
+		return 1
+	fi
+	start_daemon "$1" "$2" "$3"
+}
+
 # One run of workload $1 on target $2 (run number $3): records each line the
-# driver prints as "name target run seconds" in $runs_file, or FAIL.
+# driver prints as "name target run seconds" in $runs_file, or FAIL; its
+# "count:name value" lines as counts for the summaries. A workload with a
+# setup has it run first, then (FUSE targets) a remount. Exit 77: skipped.
 run_one() {
 	local wl=$1 target=$2 r=$3 backing=$base/backing mnt=$work/mnt
 	local daemon=$target dir rc=0 name secs
@@ -200,43 +239,56 @@ run_one() {
 	passthrough) dir=$mnt$backing/run ;;
 	*) dir=$mnt/run ;;
 	esac
+	rm -f "$work"/setup.* "$work"/workload.*
 	if [ "$target" != raw ] && ! start_daemon "$daemon" "$backing" "$mnt"; then
 		record "$wl" "$target" "$r" FAIL
 		return
 	fi
-	if mkdir "$dir"; then
-		sync
-		# In the background, so that a signal's trap runs at once.
-		BENCH_RUN=$r timeout -k 10 "$tmo" "$build/workload" "$wl" "$dir" \
-			>"$work/workload.out" 2>"$work/workload.err" &
-		wl_pid=$!
-		wait "$wl_pid" || rc=$?
-		wl_pid=''
-	else
+	if ! mkdir "$dir"; then
 		rc=1
+	elif [[ " $setups " == *" $wl "* ]]; then
+		sync
+		drive "$work/setup" --setup "$wl" "$dir" || rc=$?
+		if [ "$rc" = 0 ] && [ "$target" != raw ]; then
+			remount "$daemon" "$backing" "$mnt" || rc=1
+		fi
+		sync
+		[ "$rc" != 0 ] || drive "$work/workload" --timed "$wl" "$dir" || rc=$?
+	else
+		sync
+		drive "$work/workload" "$wl" "$dir" || rc=$?
 	fi
+	cat "$work/setup.err" "$work/workload.err" >"$work/errors" 2>/dev/null || true
 	if [ "$target" != raw ] && ! stop_daemon; then
 		log "$target exited with an error after $wl run $r:"
 		tail -n 20 "$work/daemon.log" >&2
 		[ "$rc" != 0 ] || rc=1
 	fi
-	if [ "$rc" = 124 ]; then
+	if [ "$rc" = 77 ]; then
+		log "$wl on $target: skipped"
+		relay "$work/errors"
+		return
+	elif [ "$rc" = 124 ]; then
 		log "$wl on $target, run $r: timed out after ${tmo}s"
 	elif [ "$rc" != 0 ]; then
 		log "$wl on $target, run $r: failed ($rc):"
 	fi
 	if [ "$rc" != 0 ]; then
-		tail -n 20 "$work/workload.err" >&2
+		tail -n 20 "$work/errors" >&2
 		record "$wl" "$target" "$r" FAIL
 		return
 	fi
+	relay "$work/errors"
 	while read -r name secs; do
 		[ -n "$secs" ] || { secs=$name; name=$wl; }
-		record "$name" "$target" "$r" "$secs"
+		case $name in
+		count:*) counts[${name#count:}|$target]+=" $secs" ;;
+		*) record "$name" "$target" "$r" "$secs" ;;
+		esac
 	done <"$work/workload.out"
 }
 
-declare -A times
+declare -A times counts
 rows=()
 failed=0
 record() {
@@ -301,7 +353,7 @@ print_table() {
 	echo "speed vs best example = best example time / hydrafs time:" \
 		">= 1.0 meets the target."
 	echo
-	printf '%-18s %10s %12s %14s %10s | %11s %12s %-14s %s\n' workload raw \
+	printf '%-21s %10s %12s %14s %10s | %11s %12s %-14s %s\n' workload raw \
 		passthrough passthrough_ll hydrafs hydrafs/raw hydrafs/best \
 		best-example "speed vs best example"
 	for name in "${rows[@]}"; do
@@ -317,7 +369,7 @@ print_table() {
 		fi
 		mark=" "
 		case $fsync_rows in *" $name "*) is_num "$pt" && mark="*" ;; esac
-		printf '%-18s %10s %11s%s %14s %10s | %11s %12s %-14s %s\n' "$name" \
+		printf '%-21s %10s %11s%s %14s %10s | %11s %12s %-14s %s\n' "$name" \
 			"$raw" "$pt" "$mark" "$ll" "$hy" "$(ratio "$hy" "$raw")" \
 			"$(ratio "$hy" "$best")" "$bestname" "$(ratio "$best" "$hy")"
 		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$raw" "$pt" \
@@ -331,7 +383,8 @@ print_table() {
 }
 
 # The targets workload $1 runs on, of $targets: commit-jsonl measures
-# hydrafs's commit, so only hydrafs and raw (for reference).
+# hydrafs's commit, so only hydrafs and raw (for reference); verify-* run
+# hydractl, so only a real hydrafs ($verify is 1).
 targets_of() {
 	local t
 	case $1 in
@@ -339,8 +392,143 @@ targets_of() {
 		for t in $targets; do
 			case $t in raw | hydrafs) printf '%s ' "$t" ;; esac
 		done ;;
+	verify-*)
+		[ "$verify" = 1 ] || return 0
+		case " $targets " in *" hydrafs "*) printf 'hydrafs' ;; esac ;;
 	*) printf '%s' "$targets" ;;
 	esac
+}
+
+# The largest of the counts $1 of target $2 over the runs, or -.
+count() {
+	local v=${counts[$1|$2]:-}
+	[ -n "$v" ] || { echo -; return; }
+	tr ' ' '\n' <<<"$v" | grep . | sort -g | tail -n 1
+}
+
+has_row() { [[ " ${rows[*]} " == *" $1 "* ]]; }
+
+# $1 x BENCH_SCALE, at least $2 (as workload.c's scaled_min()).
+scaled() {
+	awk -v n="$1" -v s="$scale" -v m="$2" 'BEGIN {
+		v = int(n * s + 0.5); printf "%d\n", v < m ? m : v }'
+}
+
+# Prints "PASS" or "MISS": whether awk condition $1 holds, or nothing when
+# one of the numbers $2... is not one.
+verdict() {
+	local cond=$1 v
+	shift
+	for v; do is_num "$v" || return 0; done
+	if awk -v a="$1" -v b="${2:-0}" "BEGIN { exit !($cond) }"; then
+		echo PASS
+	else
+		echo MISS
+	fi
+}
+
+# openappend-1g / openappend-1m per target (target <= 1.2 on hydrafs).
+print_openappend_ratios() {
+	local t a b rat
+	has_row openappend-1m || has_row openappend-1g || return 0
+	echo
+	echo "openappend: mean open(O_APPEND) + write a line + close on big.log" \
+		"of $(scaled 1024 1) MiB / of 1 MiB, median times; target <= 1.2" \
+		"on hydrafs"
+	printf '%-15s %12s %12s %8s\n' target 1m-ms 1g-ms 1g/1m
+	for t in $targets; do
+		a=$(cell openappend-1m "$t") b=$(cell openappend-1g "$t")
+		[ "$a$b" = -- ] && continue
+		rat=$(ratio "$b" "$a")
+		printf '%-15s %12s %12s %8s %s\n' "$t" "$(ms "$a")" "$(ms "$b")" \
+			"$rat" "$([ "$t" = hydrafs ] && verdict 'a <= 1.2' "$rat")"
+	done
+}
+
+# Seconds $1 as milliseconds with 3 decimals, or $1 when not a number.
+ms() {
+	if is_num "$1"; then
+		awk -v s="$1" 'BEGIN { printf "%.3f\n", s * 1000 }'
+	else
+		echo "$1"
+	fi
+}
+
+# append1fd as rates: lines/s per target, hydrafs's / the examples'
+# (target >= 0.8 against the faster example).
+print_append1fd_rates() {
+	local t n hy pt ll best
+	has_row append1fd || return 0
+	n=$(scaled 100000 1)
+	hy=$(cell append1fd hydrafs) pt=$(cell append1fd passthrough)
+	ll=$(cell append1fd passthrough_ll)
+	echo
+	echo "append1fd: $n lines through one O_APPEND descriptor, lines/s of" \
+		"the median time"
+	for t in $targets; do
+		printf '%-15s %12s\n' "$t" "$(rate "$n" "$(cell append1fd "$t")")"
+	done
+	best=$pt
+	is_num "$ll" && { ! is_num "$pt" || awk -v a="$ll" -v b="$pt" \
+		'BEGIN { exit !(a < b) }'; } && best=$ll
+	echo "hydrafs rate / passthrough rate: $(ratio "$pt" "$hy")," \
+		"/ passthrough_ll rate: $(ratio "$ll" "$hy");" \
+		"target >= 0.8 against the faster:" \
+		"$(verdict 'a >= 0.8' "$(ratio "$best" "$hy")")"
+}
+
+# $1 / seconds $2 with no decimals, or -.
+rate() {
+	if is_num "$1" && is_num "$2"; then
+		awk -v n="$1" -v s="$2" 'BEGIN {
+			if (s > 0) printf "%.0f\n", n / s; else print "-" }'
+	else
+		echo -
+	fi
+}
+
+# append-visibility: p50 and p99 latency per target (p99 < 200 ms).
+print_visibility() {
+	local t p50 p99
+	has_row append-visibility || return 0
+	echo
+	echo "append-visibility: from the end of the write completing a line" \
+		"to a reader (own descriptor, polling every 1 ms) having read it;" \
+		"medians of runs; torn: polls that ended inside a line, late:" \
+		"lines seen only after the writer closed (most of any run);" \
+		"target p99 < 200 ms on hydrafs"
+	printf '%-15s %10s %10s %7s %7s\n' target p50-ms p99-ms torn late
+	for t in $targets; do
+		p50=$(cell append-visibility-p50 "$t")
+		p99=$(cell append-visibility "$t")
+		[ "$p50$p99" = -- ] && continue
+		printf '%-15s %10s %10s %7s %7s %s\n' "$t" "$(ms "$p50")" \
+			"$(ms "$p99")" "$(count append-visibility-torn "$t")" \
+			"$(count append-visibility-late "$t")" \
+			"$([ "$t" = hydrafs ] && verdict 'a < 0.2' "$p99")"
+	done
+}
+
+# hydractl verify: files/s and MB/s of the median time, per workload.
+print_verify() {
+	local wl secs files bytes
+	has_row verify-small || has_row verify-big || return 0
+	echo
+	echo "hydractl verify on the hydrafs mount, page cache dropped" \
+		"$([ "$(id -u)" = 0 ] || echo "(NOT: not root) ")before each run," \
+		"timed as a whole; files include versions"
+	printf '%-13s %8s %10s %10s %10s %10s\n' workload files MB seconds \
+		files/s MB/s
+	for wl in verify-small verify-big; do
+		has_row "$wl" || continue
+		secs=$(cell "$wl" hydrafs)
+		files=$(count "$wl-files" hydrafs)
+		bytes=$(count "$wl-bytes" hydrafs)
+		printf '%-13s %8s %10s %10s %10s %10s\n' "$wl" "$files" \
+			"$(awk -v b="$bytes" 'BEGIN { printf "%.1f\n", b / 1e6 }')" \
+			"$secs" "$(rate "$files" "$secs")" \
+			"$(rate "$(awk -v b="$bytes" 'BEGIN { print b / 1e6 }')" "$secs")"
+	done
 }
 
 # Prints commit-jsonl's ratios jsonl / opaque per target (target <= 1.2).
@@ -400,6 +588,28 @@ run_validators() {
 	echo "Validators table: $out"
 }
 
+# Sets verify to 1 when the verify-* workloads among $1 can run: on a real
+# hydrafs, with hydractl; dies when they were named in BENCH_ONLY and
+# cannot.
+check_verify() {
+	local why=''
+	verify=0
+	[[ " $1 " == *" verify-"* ]] || return 0
+	case " $targets " in *" hydrafs "*) ;; *) return 0 ;; esac
+	if [ "$standin" = 1 ]; then
+		why="hydrafs is a stand-in"
+	elif [ ! -x "$hydractl" ]; then
+		why="no hydractl at $hydractl (set HYDRACTL)"
+	fi
+	if [ -z "$why" ]; then
+		verify=1
+	elif [[ ,${BENCH_ONLY:-}, == *,verify-* ]]; then
+		die "verify-small, verify-big: $why"
+	else
+		log "skipped verify-small, verify-big: $why"
+	fi
+}
+
 main() {
 	local workloads wl r t validators=0
 	[[ $runs =~ ^[1-9][0-9]*$ ]] || die "bad BENCH_RUNS '$runs'"
@@ -431,6 +641,8 @@ main() {
 			log "$hydrafs not found: passthrough_ll stands in for hydrafs" ;;
 		esac
 	fi
+	setups=$("$build/workload" setups | paste -sd' ')
+	check_verify "$workloads"
 
 	mkdir -p "${BENCH_DIR:-/var/tmp}"
 	work=$(mktemp -d "${BENCH_DIR:-/var/tmp}/hydrafs-bench.XXXXXX")
@@ -455,7 +667,14 @@ main() {
 			done
 		done
 	done
-	[ "${#rows[@]}" = 0 ] || { print_table; print_commit_ratios; }
+	if [ "${#rows[@]}" != 0 ]; then
+		print_table
+		print_commit_ratios
+		print_openappend_ratios
+		print_append1fd_rates
+		print_visibility
+		print_verify
+	fi
 	[ "$validators" = 0 ] || run_validators
 	[ "$failed" = 0 ] || die "some runs failed (FAIL in the table, or validators)"
 }

@@ -3,14 +3,17 @@
  * Benchmark workload driver: `workload NAME DIR` runs one workload inside DIR
  * (assumed empty) and prints the elapsed seconds of its timed part on stdout.
  * Workloads with several phases print one `name seconds` line per phase.
- * `workload list` prints the workload names, one a line.
+ * `workload list` prints the workload names, one a line; `workload setups`
+ * those with a separate setup, which `workload --setup NAME DIR` runs alone
+ * and `workload --timed NAME DIR` then leaves out (run.sh remounts between).
  *
  * Setup (files to read or rewrite) happens before the clock starts; opening and
  * closing the files a workload works on is timed, because a filesystem may do
  * its work (hydrafs commits) on close. Sizes and counts are multiplied by the
  * environment variable BENCH_SCALE (default 1).
  *
- * Built by tests/bench/run.sh as a single file: cc -O2 workload.c.
+ * Built by tests/bench/run.sh:
+ * cc -O2 -pthread workload.c workload_logs.c workload_verify.c -lm.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,8 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MIB (1024 * 1024)
-#define LINE_LEN 120
+#include "workload.h"
+
 #define REWRITE_SIZE 4096
 #define SMALL_SIZE 1024
 #define SMALL_FANOUT 10
@@ -34,14 +37,14 @@
 
 static double scale = 1.0;
 
-static void die(const char *what, const char *path)
+void die(const char *what, const char *path)
 {
 	fprintf(stderr, "workload: cannot %s '%s': %s\n", what, path,
 		strerror(errno));
 	exit(1);
 }
 
-static double now(void)
+double now(void)
 {
 	struct timespec ts;
 
@@ -49,18 +52,22 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* @n multiplied by BENCH_SCALE, at least 1. */
-static long scaled(long n)
+long scaled(long n)
 {
-	long v = lround(n * scale);
+	return scaled_min(n, 1);
+}
 
-	return v < 1 ? 1 : v;
+long scaled_min(long n, long min)
+{
+	long v = lround((double)n * scale);
+
+	return v < min ? min : v;
 }
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 
 /* xorshift64: a fixed sequence, so every target gets the same offsets. */
-static uint64_t rng_next(void)
+uint64_t rng_next(void)
 {
 	rng_state ^= rng_state << 13;
 	rng_state ^= rng_state >> 7;
@@ -68,7 +75,7 @@ static uint64_t rng_next(void)
 	return rng_state;
 }
 
-static void fill_random(char *buf, size_t len)
+void fill_random(char *buf, size_t len)
 {
 	size_t i;
 
@@ -86,7 +93,7 @@ static void fill_random(char *buf, size_t len)
  * but still ends in '\n'), each starting with @tag and its line number, so
  * that every call with another @tag gives other content.
  */
-static void fill_text(char *buf, size_t len, long tag)
+void fill_text(char *buf, size_t len, long tag)
 {
 	static const char words[] = "the quick brown fox jumps over a dog ";
 	size_t off = 0;
@@ -110,7 +117,7 @@ static void fill_text(char *buf, size_t len, long tag)
 	}
 }
 
-static void write_all(int fd, const char *buf, size_t len, const char *path)
+void write_all(int fd, const char *buf, size_t len, const char *path)
 {
 	while (len > 0) {
 		ssize_t n = write(fd, buf, len);
@@ -125,7 +132,7 @@ static void write_all(int fd, const char *buf, size_t len, const char *path)
 	}
 }
 
-static int open_or_die(const char *path, int flags)
+int open_or_die(const char *path, int flags)
 {
 	int fd = open(path, flags | O_CLOEXEC, 0644);
 
@@ -134,19 +141,19 @@ static int open_or_die(const char *path, int flags)
 	return fd;
 }
 
-static void fsync_or_die(int fd, const char *path)
+void fsync_or_die(int fd, const char *path)
 {
 	if (fsync(fd) < 0)
 		die("fsync", path);
 }
 
-static void close_or_die(int fd, const char *path)
+void close_or_die(int fd, const char *path)
 {
 	if (close(fd) < 0)
 		die("close", path);
 }
 
-static char *alloc_or_die(size_t len)
+char *alloc_or_die(size_t len)
 {
 	char *p = malloc(len);
 
@@ -157,8 +164,7 @@ static char *alloc_or_die(size_t len)
 	return p;
 }
 
-/* Writes @mib MiB of random data to @path, 1 MiB a write; fsyncs if @sync. */
-static void write_file(const char *path, long mib, bool sync)
+void write_file(const char *path, long mib, bool sync)
 {
 	char *buf = alloc_or_die(MIB);
 	int fd = open_or_die(path, O_WRONLY | O_CREAT | O_TRUNC);
@@ -175,12 +181,30 @@ static void write_file(const char *path, long mib, bool sync)
 	free(buf);
 }
 
-static void report(const char *name, double secs)
+void report(const char *name, double secs)
 {
 	if (name)
 		printf("%s %.6f\n", name, secs);
 	else
 		printf("%.6f\n", secs);
+}
+
+void report_count(const char *name, double value)
+{
+	printf("count:%s %.15g\n", name, value);
+}
+
+void check_size(const char *path, long long size)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		die("stat", path);
+	if (st.st_size != size) {
+		fprintf(stderr, "workload: '%s' has %lld bytes, not %lld\n",
+			path, (long long)st.st_size, size);
+		exit(1);
+	}
 }
 
 static void do_seqwrite(void)
@@ -195,9 +219,9 @@ static void do_seqwrite(void)
 /*
  * Empties the page cache so the read comes from the disk; FUSE has its own
  * page cache for the file, which drop_caches empties too. Without root the
- * best we can do is drop the file's own cached pages.
+ * best we can do is drop the file's own cached pages (@path NULL: none).
  */
-static void drop_caches(const char *path)
+void drop_caches(const char *path)
 {
 	int fd;
 
@@ -209,8 +233,10 @@ static void drop_caches(const char *path)
 	}
 	if (fd >= 0)
 		close(fd);
-	fprintf(stderr, "workload: cannot drop caches (not root?): "
-			"dropping only the file's pages\n");
+	fprintf(stderr, "workload: cannot drop caches (not root?)%s\n",
+		path ? ": dropping only the file's pages" : "");
+	if (!path)
+		return;
 	fd = open_or_die(path, O_RDONLY);
 	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 	close(fd);
@@ -499,11 +525,7 @@ static void do_overwrite_1g(void)
 	overwrite_close(NULL, scaled(1024), 5);
 }
 
-/*
- * Fills @buf with JSON Lines of objects (the last line ends in '\n'); returns
- * the bytes used, at most @len, ending at a line's end.
- */
-static size_t fill_jsonl(char *buf, size_t len)
+size_t fill_jsonl(char *buf, size_t len)
 {
 	static const char *const names[] = {
 		"some text \xc3\xa9", "line one\\nline two",
@@ -592,34 +614,58 @@ static void do_commit_jsonl(void)
 	free(buf);
 }
 
-static const struct workload {
-	const char *name;
-	void (*run)(void);
-} workloads[] = {
-	{ "seqwrite", do_seqwrite },
-	{ "seqread", do_seqread },
-	{ "randwrite", do_randwrite },
-	{ "smallfiles", do_smallfiles },
-	{ "append1fd", do_append1fd },
-	{ "openappend", do_openappend },
-	{ "rewrite-inplace", do_rewrite_inplace },
-	{ "rewrite-rename", do_rewrite_rename },
-	{ "fsyncwrite", do_fsyncwrite },
-	{ "overwrite-1m", do_overwrite_1m },
-	{ "overwrite-1g", do_overwrite_1g },
-	{ "commit-jsonl", do_commit_jsonl },
+static const struct workload base_workloads[] = {
+	{ "seqwrite", NULL, do_seqwrite },
+	{ "seqread", NULL, do_seqread },
+	{ "randwrite", NULL, do_randwrite },
+	{ "smallfiles", NULL, do_smallfiles },
+	{ "append1fd", NULL, do_append1fd },
+	{ "openappend", NULL, do_openappend },
+	{ "rewrite-inplace", NULL, do_rewrite_inplace },
+	{ "rewrite-rename", NULL, do_rewrite_rename },
+	{ "fsyncwrite", NULL, do_fsyncwrite },
+	{ "overwrite-1m", NULL, do_overwrite_1m },
+	{ "overwrite-1g", NULL, do_overwrite_1g },
+	{ "commit-jsonl", NULL, do_commit_jsonl },
 };
 
-#define N_WORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
+static const struct {
+	const struct workload *v;
+	const size_t *n;
+} tables[] = {
+	{ base_workloads, NULL },
+	{ logs_workloads, &n_logs_workloads },
+	{ verify_workloads, &n_verify_workloads },
+};
+
+#define N_TABLES (sizeof(tables) / sizeof(tables[0]))
+#define N_BASE (sizeof(base_workloads) / sizeof(base_workloads[0]))
+
+/* The @i-th workload of all tables, or NULL past the last. */
+static const struct workload *workload_at(size_t i)
+{
+	size_t t, n;
+
+	for (t = 0; t < N_TABLES; t++) {
+		n = tables[t].n ? *tables[t].n : N_BASE;
+		if (i < n)
+			return &tables[t].v[i];
+		i -= n;
+	}
+	return NULL;
+}
 
 static void usage(FILE *f)
 {
+	const struct workload *w;
 	size_t i;
 
-	fprintf(f, "usage: workload NAME DIR | workload list\nworkloads:");
-	for (i = 0; i < N_WORKLOADS; i++)
-		fprintf(f, " %s", workloads[i].name);
-	fprintf(f, "\nenvironment: BENCH_SCALE (default 1) scales sizes\n");
+	fprintf(f, "usage: workload [--setup | --timed] NAME DIR\n"
+		   "       workload list | setups\nworkloads:");
+	for (i = 0; (w = workload_at(i)); i++)
+		fprintf(f, " %s", w->name);
+	fprintf(f, "\n--setup runs only the untimed setup, --timed only the rest\n"
+		   "environment: BENCH_SCALE (default 1) scales sizes\n");
 }
 
 static void read_scale(void)
@@ -639,31 +685,45 @@ static void read_scale(void)
 
 int main(int argc, char **argv)
 {
+	const struct workload *w;
+	bool do_setup = true, do_run = true;
 	size_t i;
 
 	read_scale();
-	if (argc == 2 && strcmp(argv[1], "list") == 0) {
-		for (i = 0; i < N_WORKLOADS; i++)
-			puts(workloads[i].name);
+	if (argc == 2 && (strcmp(argv[1], "list") == 0 ||
+			  strcmp(argv[1], "setups") == 0)) {
+		for (i = 0; (w = workload_at(i)); i++)
+			if (argv[1][0] == 'l' || w->setup)
+				puts(w->name);
 		return 0;
 	}
 	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
 		usage(stdout);
 		return 0;
 	}
-	if (argc != 3) {
+	if (argc == 4 && strcmp(argv[1], "--setup") == 0) {
+		do_run = false;
+	} else if (argc == 4 && strcmp(argv[1], "--timed") == 0) {
+		do_setup = false;
+	} else if (argc != 3) {
 		usage(stderr);
 		return 2;
 	}
-	for (i = 0; i < N_WORKLOADS; i++) {
-		if (strcmp(argv[1], workloads[i].name) != 0)
+	for (i = 0; (w = workload_at(i)); i++) {
+		if (strcmp(argv[argc - 2], w->name) != 0)
 			continue;
-		if (chdir(argv[2]) < 0)
-			die("enter", argv[2]);
-		workloads[i].run();
+		if (chdir(argv[argc - 1]) < 0)
+			die("enter", argv[argc - 1]);
+		if (do_setup && w->setup) {
+			w->setup();
+			if (fflush(stdout) == EOF)
+				die("write", "stdout");
+		}
+		if (do_run)
+			w->run();
 		return 0;
 	}
-	fprintf(stderr, "workload: unknown workload '%s'\n", argv[1]);
+	fprintf(stderr, "workload: unknown workload '%s'\n", argv[argc - 2]);
 	usage(stderr);
 	return 2;
 }
