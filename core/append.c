@@ -105,6 +105,7 @@ struct append_writer {
 	uint64_t done;		/* validator offset past the last record */
 	char *buf;		/* the incomplete record */
 	size_t len, cap;
+	pid_t pid;		/* the process that writes through it */
 };
 
 /* Buffers. */
@@ -997,6 +998,47 @@ static void unregister(struct append *a)
 	pthread_mutex_unlock(&set->lock);
 }
 
+int append_rebase(struct append *a, int fd)
+{
+	struct record rec;
+	struct stat st;
+	int nfd, ret;
+
+	pthread_mutex_lock(&a->lock);
+	nfd = io_reopen(a->s->io, fd, O_RDWR);
+	ret = nfd < 0 ? nfd : io_fstat(a->s->io, nfd, &st);
+	if (ret == 0 && (!store_record_of(a->s, nfd, &rec) ||
+			 !record_matches(&rec, &st)))
+		ret = -ESTALE;
+	if (ret < 0) {
+		if (nfd >= 0)
+			io_close(a->s->io, nfd);
+		pthread_mutex_unlock(&a->lock);
+		return ret;
+	}
+	io_close(a->s->io, a->fd);
+	a->fd = nfd;
+	a->committed = a->told = rec.size;
+	a->invalid = rec.state == RECORD_INVALID;
+	format_hasher_free(a->hash);
+	format_hasher_free(a->spare);
+	a->hash = a->spare = NULL;
+	ret = load_hash(a, &rec);
+	if (ret < 0) {
+		/* Appends go on without a sum rather than not at all. */
+		format_hasher_free(a->hash);
+		format_hasher_free(a->spare);
+		a->hash = a->spare = NULL;
+	}
+	/* The marker names the new inode; the old one was committed whole. */
+	io_unlinkat(a->s->io, a->s->stagingfd, a->marker, false);
+	ret = make_marker(a, st.st_ino);
+	a->checkpointed = a->committed;
+	a->checkpoint_time = time(NULL);
+	pthread_mutex_unlock(&a->lock);
+	return ret;
+}
+
 int append_leave(struct append *a,
 		 int (*take)(void *arg, const void *buf, size_t len),
 		 void *arg)
@@ -1075,6 +1117,27 @@ uint64_t append_size(struct append *a, const struct append_writer *w)
 
 	pthread_mutex_lock(&a->lock);
 	len = a->committed + a->qlen + (w && w->a == a ? w->len : 0);
+	pthread_mutex_unlock(&a->lock);
+	return len;
+}
+
+void append_writer_set_pid(struct append_writer *w, pid_t pid)
+{
+	w->pid = pid;
+}
+
+uint64_t append_size_for(struct append *a, pid_t pid)
+{
+	const struct append_writer *w;
+	uint64_t len;
+
+	pthread_mutex_lock(&a->lock);
+	len = a->committed;
+	for (w = a->writers; w; w = w->next)
+		if (w->pid == pid) {
+			len += a->qlen + w->len;
+			break;
+		}
 	pthread_mutex_unlock(&a->lock);
 	return len;
 }

@@ -124,6 +124,15 @@ int append_commit(struct append *a, bool durable);
 uint64_t append_committed(struct append *a);
 /* The length @w sees: committed, queued, and its incomplete record. */
 uint64_t append_size(struct append *a, const struct append_writer *w);
+/*
+ * The writer's process (a stat carries no handle: see append_size_for()).
+ */
+void append_writer_set_pid(struct append_writer *w, pid_t pid);
+/*
+ * The length a stat by process @pid sees: @append_size() of its writer
+ * when it has one, else the committed length.
+ */
+uint64_t append_size_for(struct append *a, pid_t pid);
 /* Reads as @w sees the file. */
 ssize_t append_read(struct append *a, const struct append_writer *w,
 		    void *buf, size_t size, off_t off);
@@ -137,6 +146,13 @@ ssize_t append_read(struct append *a, const struct append_writer *w,
 int append_leave(struct append *a,
 		 int (*take)(void *arg, const void *buf, size_t len),
 		 void *arg);
+
+/*
+ * The file was replaced by a commit (a truncate: the whole old content is
+ * a version): appends go on at the end of the object behind O_PATH handle
+ * @fd, the writers keeping their incomplete records.  0 or -errno.
+ */
+int append_rebase(struct append *a, int fd);
 
 /*
  * Ends append mode (the last writer is gone): commits, keeps a checkpoint,

@@ -108,10 +108,42 @@ int fs_append_leave(struct hydrafs *h, struct fs_inode *inode)
 	return append_close(a);
 }
 
+int fs_append_truncate(fuse_req_t req, struct fs_inode *inode, off_t size)
+{
+	struct hydrafs *h = fs_of(req);
+	struct append *a = inode->append;
+	int fd, ret;
+
+	ret = append_commit(a, false);
+	if (ret < 0)
+		return ret;
+	fd = fs_fd_hold(inode);
+	ret = fd < 0 ? fd : stage_begin(h->store, fd, size == 0, &inode->stage);
+	fs_fd_drop(inode, fd);
+	if (ret == 0 && size)
+		ret = stage_truncate(h->store, inode->stage, size);
+	inode->written = true;
+	if (ret == 0)
+		ret = fs_stage_commit(req, inode, false);
+	if (inode->stage) {
+		/* Not committed: the file and its appends stay as they were. */
+		stage_free(h->store, inode->stage);
+		inode->stage = NULL;
+		inode->written = false;
+		return ret < 0 ? ret : -EIO;
+	}
+	fd = fs_fd_hold(inode);
+	ret = fd < 0 ? fd : append_rebase(a, fd);
+	fs_fd_drop(inode, fd);
+	return ret;
+}
+
 /* Whether a write at @off through @f appends to the file (size @size). */
 static bool appends(struct hydrafs *h, struct fs_inode *inode,
 		    struct fs_file *f, off_t off, uint64_t size)
 {
+	if (f->trunc)
+		return false;
 	if (f->append)
 		return true;
 	if ((uint64_t)off != size)
@@ -168,6 +200,7 @@ int fs_append_write(fuse_req_t req, struct fs_inode *inode, struct fs_file *f,
 		ret = append_writer_new(inode->append, &f->aw);
 		if (ret < 0)
 			return ret;
+		append_writer_set_pid(f->aw, fuse_req_ctx(req)->pid);
 	}
 	*n = append_write(inode->append, f->aw, buf, size);
 	if (*n != -EXFULL)
@@ -198,11 +231,13 @@ void fs_append_release(struct fs_inode *inode, struct fs_file *f)
 	}
 }
 
-int64_t fs_append_size(struct fs_inode *inode, struct fs_file *f)
+int64_t fs_append_size(struct fs_inode *inode, struct fs_file *f, pid_t pid)
 {
 	if (!inode->append)
 		return -1;
-	if (!f || !f->staged)
+	if (!f)
+		return (int64_t)append_size_for(inode->append, pid);
+	if (!f->staged)
 		return (int64_t)append_committed(inode->append);
 	return (int64_t)append_size(inode->append,
 				    f->aw && append_writer_attached(f->aw)

@@ -94,6 +94,7 @@ struct fs_file {
 	bool staged;	/* writable, writing through the inode's stage */
 	bool flushed;	/* staged: closed (FLUSH) and not written since */
 	bool append;	/* O_APPEND: writes land at the end */
+	bool trunc;	/* opened with O_TRUNC: its work is a whole-file commit */
 	struct append_writer *aw;	/* in append mode: its bytes; or NULL */
 	/* A checkpoint in .backups: reads end at @limit (else -1). */
 	off_t limit;
@@ -215,12 +216,22 @@ int fs_append_write(fuse_req_t req, struct fs_inode *inode, struct fs_file *f,
 		    const char *buf, size_t size, off_t off, ssize_t *n);
 /* Leaves append mode for a whole-file stage (a truncate, a write elsewhere). */
 int fs_append_leave(struct hydrafs *h, struct fs_inode *inode);
+/*
+ * A truncate of a file in append mode (a log rotated by copytruncate): an
+ * ordinary commit now (the whole old file is kept as a version), then the
+ * writers append to the new content, keeping their incomplete records.
+ */
+int fs_append_truncate(fuse_req_t req, struct fs_inode *inode, off_t size);
 /* close() of a writable handle; 0 or -errno. */
 int fs_append_flush(struct fs_inode *inode, struct fs_file *f);
 /* The handle @f is released; the last writer ends append mode. */
 void fs_append_release(struct fs_inode *inode, struct fs_file *f);
-/* The size @f (NULL: a reader) sees; -1 when not in append mode. */
-int64_t fs_append_size(struct fs_inode *inode, struct fs_file *f);
+/*
+ * The size @f (NULL: a stat by @pid) sees; -1 when not in append mode.  A
+ * stat carries no handle, so a process that writes to the file through a
+ * handle sees its own bytes in its stats.
+ */
+int64_t fs_append_size(struct fs_inode *inode, struct fs_file *f, pid_t pid);
 /* Whether readers of @inode should bypass the page cache (a log). */
 bool fs_is_log(struct hydrafs *h, struct fs_inode *inode);
 

@@ -112,7 +112,8 @@ int fs_lookup_entry(fuse_req_t req, struct fs_inode *parent,
 		pthread_mutex_lock(&inode->lock);
 		if (inode->append) {
 			e->attr_timeout = 0;
-			e->attr.st_size = fs_append_size(inode, NULL);
+			e->attr.st_size = fs_append_size(inode, NULL,
+							 fuse_req_ctx(req)->pid);
 		}
 		pthread_mutex_unlock(&inode->lock);
 	}
@@ -179,8 +180,9 @@ static int stat_of(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	pthread_mutex_lock(&inode->lock);
 	if (inode->append) {
 		/* Readers see what is committed; a writer its own bytes too. */
-		st->st_size = fs_append_size(inode, fi && fi->fh ? fs_file_of(fi)
-								: NULL);
+		st->st_size = fs_append_size(inode,
+					     fi && fi->fh ? fs_file_of(fi) : NULL,
+					     fuse_req_ctx(req)->pid);
 	} else if (inode->stage &&
 		   io_fstat(h->io, stage_fd(inode->stage), &sh) == 0) {
 		st->st_size = sh.st_size;

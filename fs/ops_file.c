@@ -42,6 +42,7 @@ static int file_install(struct hydrafs *h, struct fs_inode *inode, int fd,
 	f->staged = staged;
 	f->flushed = false;
 	f->append = fi->flags & O_APPEND;
+	f->trunc = fi->flags & O_TRUNC;
 	f->aw = NULL;
 	f->limit = -1;
 	fs_inode_pin(inode);
@@ -204,9 +205,6 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	if (ret == 0 && writable && !staged && (fi->flags & O_TRUNC))
 		ret = fs_keep_before_truncate(req, inode);
-	/* An O_TRUNC open of a file in append mode: a whole-file stage. */
-	if (ret == 0 && staged && (fi->flags & O_TRUNC))
-		ret = fs_append_leave(h, inode);
 	/* A protected file is never truncated in place: its stage is. */
 	if (ret == 0) {
 		fd = io_reopen(h->io, ifd,
@@ -215,6 +213,9 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	if (ret == 0 && (fi->flags & O_TRUNC))
 		ret = fs_kill_suidgid(h->io, ifd);
+	/* The work of an O_TRUNC open is an ordinary (whole-file) commit. */
+	if (ret == 0 && staged && (fi->flags & O_TRUNC))
+		ret = fs_append_leave(h, inode);
 	if (ret == 0 && staged && (fi->flags & O_TRUNC))
 		ret = fs_stage_open_trunc(h, inode);
 	if (ret == 0 && staged) {

@@ -202,9 +202,12 @@ int fs_stage_truncate(fuse_req_t req, struct fs_inode *inode,
 		pthread_mutex_unlock(&inode->lock);
 		return ret < 0 ? ret : -ENOTSUP;
 	}
-	ret = fs_append_leave(h, inode);
-	if (ret == 0)
-		ret = stage_of(h, inode, size == 0, &fd);
+	if (inode->append) {
+		ret = fs_append_truncate(req, inode, size);
+		pthread_mutex_unlock(&inode->lock);
+		return ret;
+	}
+	ret = stage_of(h, inode, size == 0, &fd);
 	if (ret == 0 && size)
 		ret = stage_truncate(h->store, inode->stage, size);
 	if (ret == 0)
