@@ -248,6 +248,16 @@ sub_f()
 		fail "f: getfattr shows no user.hydrafs.checkpoint of $l0 in $d"
 	aw erofs "$d/$found" "$d/new.log" "$MNT/.backups/f/new.log" ||
 		fail "f: .backups is writable"
+	# hydractl versions lists them as checkpoints of their prefix, verified.
+	local v n
+	v=$("$HYDRACTL" versions "$MNT/f/f.log") ||
+		fail "f: hydractl versions failed: $v"
+	n=$(grep -c "checkpoint, ok" <<<"$v" || true)
+	[ "$n" -ge 3 ] || fail "f: hydractl versions shows $n verified checkpoints: $v"
+	grep -q "  *$l0  .*checkpoint, ok" <<<"$v" ||
+		fail "f: no checkpoint of $l0 bytes in: $v"
+	grep -q damaged <<<"$v" && fail "f: a checkpoint is damaged: $v"
+	true
 }
 
 sub_g()
