@@ -24,8 +24,7 @@ static int identity(const struct stat *st, char *buf, size_t size)
 			st->st_mtim.tv_nsec, (uint64_t)st->st_ino);
 }
 
-/* Whether @fd was already found damaged as it is now. */
-static bool known_damaged(struct store *s, int fd, const struct stat *st)
+bool store_known_damaged(struct store *s, int fd, const struct stat *st)
 {
 	char want[128], have[512];
 	ssize_t n = io_getxattr_fd(s->io, fd, STATE_XATTR, have,
@@ -105,7 +104,7 @@ int store_check(struct store *s, int fd, const struct who *who)
 	if (n > 0 && record_parse(text, (size_t)n, &rec) == 0 &&
 	    record_matches(&rec, &st))
 		return 0;
-	if (known_damaged(s, fd, &st))
+	if (store_known_damaged(s, fd, &st))
 		return 1;
 	/*
 	 * Files written in place (scratch files, several links) have no

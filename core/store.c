@@ -7,6 +7,7 @@
 #include "format.h"
 #include "journal.h"
 #include "record.h"
+#include "recovered.h"
 #include "rules.h"
 #include "version.h"
 
@@ -480,7 +481,15 @@ int stage_begin(struct store *s, int fd, bool truncate, struct stage **out)
 		st->check = NULL;
 	ret = 0;
 	if (!truncate) {
-		src = io_reopen(s->io, fd, O_RDONLY);
+		struct stat vst;
+
+		/*
+		 * A damaged file is written from its recovered view, so that the
+		 * damage is not carried on (the damaged bytes stay as the version
+		 * the commit keeps).  Without a view, from the file as it is.
+		 */
+		if (store_recovered_view(s, fd, &src, &vst) != 1)
+			src = io_reopen(s->io, fd, O_RDONLY);
 		ret = src < 0 ? src : io_clone(s->io, src, st->fd);
 		if (src >= 0)
 			io_close(s->io, src);

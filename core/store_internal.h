@@ -56,6 +56,12 @@ int store_orphans_dir(struct store *s, int *out);
 int store_create_version(struct store *s, int dirfd, const char *file,
 			 char *name, size_t size);
 
+/*
+ * Whether the file behind @fd (@st its stat) is flagged damaged as it is
+ * now (STATE_XATTR names its identity: check.c).
+ */
+bool store_known_damaged(struct store *s, int fd, const struct stat *st);
+
 /* The record of the file behind @fd, when it has a valid one. */
 bool store_record_of(struct store *s, int fd, struct record *r);
 

@@ -65,6 +65,14 @@ struct fs_inode {
 	/* -1 not known yet, 0, 1: the rules say mode = log (readers then
 	   bypass the page cache: a log may be appended to any time). */
 	signed char log_mode;
+	/*
+	 * A damaged file served as its recovered view (core/recovered.h):
+	 * the view's size while the file keeps the size and mtime it had
+	 * (@view_raw_size, @view_raw_mtime); @view_size -1: none.  Under @lock.
+	 */
+	int64_t view_size;
+	off_t view_raw_size;
+	struct timespec view_raw_mtime;
 	unsigned int writers;	/* writable handles open */
 	unsigned int active;	/* of those, not flushed since their last write */
 };
@@ -232,6 +240,12 @@ void fs_append_release(struct fs_inode *inode, struct fs_file *f);
  * handle sees its own bytes in its stats.
  */
 int64_t fs_append_size(struct fs_inode *inode, struct fs_file *f, pid_t pid);
+/*
+ * The size to show for @inode whose backing attributes are @st: its
+ * recovered view's when it is served as one; under inode->lock.
+ */
+void fs_view_attr(struct fs_inode *inode, struct stat *st);
+
 /* Whether readers of @inode should bypass the page cache (a log). */
 bool fs_is_log(struct hydrafs *h, struct fs_inode *inode);
 

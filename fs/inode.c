@@ -266,6 +266,7 @@ struct fs_inode *fs_inodes_get(struct fs_inodes *t, int fd,
 	n->ro = ro;
 	n->data_fd = -1;
 	n->log_mode = -1;
+	n->view_size = -1;
 	pthread_mutex_init(&n->lock, NULL);
 	pthread_mutex_init(&n->fd_lock, NULL);
 	n->next = t->buckets[k];

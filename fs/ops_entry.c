@@ -110,6 +110,7 @@ int fs_lookup_entry(fuse_req_t req, struct fs_inode *parent,
 	e->attr_timeout = h->attr_timeout;
 	if (S_ISREG(st.st_mode) && !ro) {
 		pthread_mutex_lock(&inode->lock);
+		fs_view_attr(inode, &e->attr);
 		if (inode->append) {
 			e->attr_timeout = 0;
 			e->attr.st_size = fs_append_size(inode, NULL,
@@ -178,6 +179,7 @@ static int stat_of(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	if (inode->kept && st->st_nlink > 0)
 		st->st_nlink--;
 	pthread_mutex_lock(&inode->lock);
+	fs_view_attr(inode, st);
 	if (inode->append) {
 		/* Readers see what is committed; a writer its own bytes too. */
 		st->st_size = fs_append_size(inode,

@@ -5,6 +5,8 @@
 #include "fs.h"
 #include "kernel.h"
 
+#include "core/recovered.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -156,6 +158,48 @@ static int open_checkpoint(struct hydrafs *h, struct fs_inode *inode, int *fd,
 	return 0;
 }
 
+/*
+ * A reader of the damaged file behind @ifd gets its recovered view in
+ * place of *@fd, and the inode shows the view's size; without a view (none
+ * can be made, or recover = off) the file is read as it is.
+ */
+static int open_view(struct hydrafs *h, struct fs_inode *inode, int ifd,
+		     int *fd, struct fuse_file_info *fi)
+{
+	struct stat vst, raw;
+	int vfd, ret = store_recovered_view(h->store, ifd, &vfd, &vst);
+
+	if (ret <= 0)
+		return ret == -ENOENT ? 0 : ret;
+	if (io_fstatat_empty(h->io, ifd, &raw) == 0) {
+		inode->view_size = vst.st_size;
+		inode->view_raw_size = raw.st_size;
+		inode->view_raw_mtime = raw.st_mtim;
+	}
+	io_close(h->io, *fd);
+	*fd = vfd;
+	/* Its size is not the file's: reads must not stop at the kernel's. */
+	fi->direct_io = 1;
+	/* Attributes only (no pages): safe from within a request. */
+	fuse_lowlevel_notify_inval_inode(h->se,
+					 (fuse_ino_t)(uintptr_t)inode, -1, 0);
+	return 0;
+}
+
+void fs_view_attr(struct fs_inode *inode, struct stat *st)
+{
+	if (inode->view_size < 0)
+		return;
+	if (st->st_size != inode->view_raw_size ||
+	    st->st_mtim.tv_sec != inode->view_raw_mtime.tv_sec ||
+	    st->st_mtim.tv_nsec != inode->view_raw_mtime.tv_nsec) {
+		inode->view_size = -1; /* changed since: checked again at open */
+		return;
+	}
+	st->st_size = (off_t)inode->view_size;
+	st->st_blocks = (blkcnt_t)((inode->view_size + 511) / 512);
+}
+
 static bool is_writable(int flags)
 {
 	return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
@@ -166,7 +210,7 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct hydrafs *h = fs_of(req);
 	struct fs_inode *inode = fs_inode(req, ino);
 	bool writable = is_writable(fi->flags), staged = false;
-	int fd = -1, ifd, ret = 0;
+	int fd = -1, ifd, ret = 0, damaged = 0;
 
 	if (writable && inode->ro) {
 		fuse_reply_err(req, EROFS);
@@ -195,7 +239,7 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 		fs_who(req, &who, comm, sizeof(comm));
 		/* A file that cannot be read says so at its reads. */
-		store_check(h->store, ifd, &who);
+		damaged = store_check(h->store, ifd, &who);
 	}
 	if (writable) {
 		ret = inode->writers || inode->stage ? 1
@@ -211,6 +255,9 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			       staged ? fi->flags & ~O_TRUNC : fi->flags);
 		ret = fd < 0 ? fd : 0;
 	}
+	/* A damaged file is read as its recovered view. */
+	if (ret == 0 && !writable && damaged == 1)
+		ret = open_view(h, inode, ifd, &fd, fi);
 	if (ret == 0 && (fi->flags & O_TRUNC))
 		ret = fs_kill_suidgid(h->io, ifd);
 	/* The work of an O_TRUNC open is an ordinary (whole-file) commit. */

@@ -125,6 +125,7 @@ int fs_stage_commit(fuse_req_t req, struct fs_inode *inode, bool durable)
 	if (nfd < 0)
 		return 0;
 	fs_inodes_rekey(&h->inodes, inode, nfd, &st);
+	inode->view_size = -1;
 	if (inode->data_fd >= 0) {
 		io_close(h->io, inode->data_fd);
 		inode->data_fd = -1;

@@ -125,6 +125,7 @@ int out_usage_error(const char *cmd);
 int cmd_verify(int argc, char *argv[]);
 int cmd_versions(int argc, char *argv[]);
 int cmd_restore(int argc, char *argv[]);
+int cmd_recover(int argc, char *argv[]);
 int cmd_status(int argc, char *argv[]);
 
 #endif

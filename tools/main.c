@@ -15,6 +15,7 @@ static const struct command {
 	{ "verify", cmd_verify, "check every file and version against its record" },
 	{ "versions", cmd_versions, "list the versions of a file" },
 	{ "restore", cmd_restore, "put an earlier version back, through the mount" },
+	{ "recover", cmd_recover, "replace a damaged file by its recovered view" },
 	{ "status", cmd_status, "the mounts and what their versions tree holds" },
 };
 
