@@ -89,6 +89,8 @@ struct append {
 	append_commit_fn *cb;
 	void *cb_arg;
 	uint64_t told;		/* the length @cb was last told of */
+	/* Bumped when a record without its line end is queued (see prime()). */
+	unsigned long epoch;
 	uid_t uid;
 	pid_t pid;
 	char comm[32];
@@ -99,7 +101,9 @@ struct append_writer {
 	struct append_writer *next;
 	const struct format_ops *ops;	/* record mode; NULL: opaque */
 	void *state;
-	bool priming;		/* feeding the file's header: no records */
+	bool priming;		/* feeding the file's header and tail */
+	uint64_t prime_end;	/* priming: where the first record ended */
+	unsigned long epoch;	/* a->epoch when its validator was primed */
 	int error;		/* from the record callback */
 	uint64_t base;		/* validator offset of buf[0] */
 	uint64_t done;		/* validator offset past the last record */
@@ -165,12 +169,25 @@ static void on_record(void *ctx, uint64_t start, uint64_t end,
 {
 	struct append_writer *w = ctx;
 	struct append *a = w->a;
-	const char *data = w->buf + (start - w->base);
-	size_t len = (size_t)(end - start);
+	const char *data;
+	size_t len;
 	int ret;
 
-	if (w->priming || start < w->base)
+	if (w->priming) {
+		if (!w->prime_end)
+			w->prime_end = end;
 		return;
+	}
+	if (end <= w->base)
+		return;
+	/*
+	 * A record begun in the file (its last record had no line end): the
+	 * appended part goes in if the whole record is valid, else aside.
+	 */
+	if (start < w->base)
+		start = w->base;
+	data = w->buf + (start - w->base);
+	len = (size_t)(end - start);
 	if (err && a->policy.invalid != RULE_INVALID_ACCEPT)
 		ret = reject_add(a, data, len, err->reason);
 	else
@@ -180,47 +197,135 @@ static void on_record(void *ctx, uint64_t start, uint64_t end,
 	w->done = end;
 }
 
-/* The first record of the file (a CSV header), fed without reporting it. */
-static int prime(struct append *a, struct append_writer *w)
+/* Copies what of [@from, @from + @len) of @src falls in the read. */
+static size_t copy_part(char *buf, size_t size, uint64_t off, const char *src,
+			uint64_t from, size_t len)
+{
+	uint64_t end = off + size, lo, hi;
+
+	if (off >= from + len || end <= from)
+		return 0;
+	lo = off > from ? off : from;
+	hi = end < from + len ? end : from + len;
+	memcpy(buf + (lo - off), src + (lo - from), (size_t)(hi - lo));
+	return (size_t)(hi - lo);
+}
+
+/*
+ * Reads the content as the queue will leave it (the committed bytes, then
+ * the queue), under a->lock; short only at its end or on an error.
+ */
+static ssize_t read_content(struct append *a, void *buf, size_t size,
+			    uint64_t off)
+{
+	uint64_t total = a->committed + a->qlen;
+	ssize_t n;
+
+	if (off >= total)
+		return 0;
+	if (size > total - off)
+		size = (size_t)(total - off);
+	if (off < a->committed) {
+		size_t want = a->committed - off < size
+				      ? (size_t)(a->committed - off)
+				      : size;
+
+		n = io_pread(a->s->io, a->fd, buf, want, (off_t)off);
+		if (n < (ssize_t)want)
+			return n;
+	}
+	copy_part(buf, size, off, a->queue, a->committed, a->qlen);
+	return (ssize_t)size;
+}
+
+/* Feeds [@from, @to) of the file to @w's validator, @one byte at a time
+ * until a record ends; the bytes fed. */
+static int64_t feed_file(struct append *a, struct append_writer *w,
+			 uint64_t from, uint64_t to, bool one)
 {
 	unsigned char buf[4096];
-	uint64_t off = 0;
-	int ret = 0;
+	uint64_t off = from;
 
-	if (a->committed == 0 || (a->policy.format != FORMAT_CSV &&
-				  a->policy.format != FORMAT_TSV))
+	while (off < to && !(one && w->prime_end)) {
+		size_t want = to - off < sizeof(buf) ? (size_t)(to - off)
+						     : sizeof(buf);
+		ssize_t n = read_content(a, buf, want, off);
+
+		if (n <= 0)
+			return n < 0 ? n : -EIO;
+		for (ssize_t i = 0; i < n && !(one && w->prime_end);
+		     i += one ? 1 : n) {
+			size_t k = one ? 1 : (size_t)n;
+
+			if (w->ops->feed(w->state, buf + i, k) == -ENOMEM)
+				return -ENOMEM;
+			off += k;
+		}
+	}
+	return (int64_t)(off - from);
+}
+
+/*
+ * Where the file's last record begins when it has no line end (a final
+ * record committed at a close), else the committed length: looked for in
+ * the last HEADER_MAX bytes only.
+ */
+static uint64_t open_tail(struct append *a)
+{
+	unsigned char buf[4096];
+	uint64_t total = a->committed + a->qlen, end = total, low;
+
+	low = end > HEADER_MAX ? end - HEADER_MAX : 0;
+	while (end > low) {
+		size_t want = end - low < sizeof(buf) ? (size_t)(end - low)
+						      : sizeof(buf);
+		ssize_t n = read_content(a, buf, want, end - want);
+
+		if (n < (ssize_t)want)
+			return total;
+		for (size_t i = want; i > 0; i--)
+			if (buf[i - 1] == '\n')
+				return end - want + i;
+		end -= want;
+	}
+	return low == 0 ? 0 : total;
+}
+
+/*
+ * Brings @w's validator to where the file's content leaves it, without
+ * reporting records: the header of a CSV or TSV file (its first record,
+ * fed a byte at a time so that the validator stops right after it,
+ * quoted newlines and all), then the file's last record when it has no
+ * line end, so that what the writer appends continues it (and is checked
+ * with it: see on_record()).
+ */
+static int prime(struct append *a, struct append_writer *w)
+{
+	uint64_t total = a->committed + a->qlen, header = 0, tail;
+	int64_t n = 0, fed = 0;
+
+	w->epoch = a->epoch;
+	w->base = w->done = 0;
+	if (total == 0)
 		return 0;
 	w->priming = true;
-	w->done = 0;
-	/*
-	 * Byte by byte up to the header's end: the validator must stop right
-	 * after it, in a header of any length or quoting.
-	 */
-	while (w->done == 0 && off < HEADER_MAX && off < a->committed) {
-		ssize_t n = io_pread(a->s->io, a->fd, buf, sizeof(buf),
-				     (off_t)off);
-
-		if (n <= 0) {
-			ret = n < 0 ? (int)n : -EIO;
-			break;
-		}
-		for (ssize_t i = 0; i < n && w->done == 0; i++) {
-			w->done = 0;
-			ret = w->ops->feed(w->state, buf + i, 1);
-			off++;
-			if (ret == -ENOMEM)
-				break;
-			ret = 0;
-			/* on_record() ignores priming: see if the header ended. */
-			if (buf[i] == '\n')
-				w->done = off;
-		}
-		if (ret < 0)
-			break;
+	w->prime_end = 0;
+	if (a->policy.format == FORMAT_CSV || a->policy.format == FORMAT_TSV) {
+		n = feed_file(a, w, 0, total < HEADER_MAX ? total : HEADER_MAX,
+			      true);
+		header = n > 0 ? (uint64_t)n : 0;
+		fed = n;
+	}
+	tail = open_tail(a);
+	if (tail < header)
+		tail = header;
+	if (n >= 0 && tail < total) {
+		n = feed_file(a, w, tail, total, false);
+		fed += n > 0 ? n : 0;
 	}
 	w->priming = false;
-	w->base = w->done = off;
-	return ret;
+	w->base = w->done = (uint64_t)(fed > 0 ? fed : 0);
+	return n < 0 ? (int)n : 0;
 }
 
 static int writer_start(struct append *a, struct append_writer *w)
@@ -235,6 +340,13 @@ static int writer_start(struct append *a, struct append_writer *w)
 	return ret < 0 ? ret : prime(a, w);
 }
 
+static void *state_alloc(const struct format_ops *ops)
+{
+	size_t align = _Alignof(max_align_t);
+
+	return aligned_alloc(align, (ops->state_size + align - 1) & ~(align - 1));
+}
+
 int append_writer_new(struct append *a, struct append_writer **out)
 {
 	struct append_writer *w = calloc(1, sizeof(*w));
@@ -246,9 +358,7 @@ int append_writer_new(struct append *a, struct append_writer **out)
 	ops = format_ops_of(a->policy.format);
 	if (ops && ops->has_records) {
 		w->ops = ops;
-		w->state = aligned_alloc(_Alignof(max_align_t),
-					 (ops->state_size + _Alignof(max_align_t) - 1) &
-						 ~(_Alignof(max_align_t) - 1));
+		w->state = state_alloc(ops);
 		if (!w->state) {
 			free(w);
 			return -ENOMEM;
@@ -335,6 +445,9 @@ static int writer_cut(struct append *a, struct append_writer *w)
 {
 	int ret = w->len ? queue_add(a, w->buf, w->len, false) : 0;
 
+	if (ret == 0 && w->len)
+		a->epoch++; /* the file now ends inside a line */
+
 	if (ret == 0)
 		ret = writer_start(a, w);
 	return ret;
@@ -363,6 +476,49 @@ static void tell_unlock(struct append *a)
 	tell_unlock_from(a, false);
 }
 
+/* @w's bytes: complete records go to the queue, the rest stays. */
+static int feed_bytes(struct append *a, struct append_writer *w,
+		      const void *buf, size_t len)
+{
+	int ret = grow(&w->buf, &w->cap, w->len + len);
+
+	if (ret < 0)
+		return ret;
+	memcpy(w->buf + w->len, buf, len);
+	w->len += len;
+	w->error = 0;
+	ret = w->ops->feed(w->state, buf, len);
+	if (ret == -EINVAL)
+		ret = 0; /* record mode: the verdicts went to on_record() */
+	if (ret == 0)
+		ret = w->error;
+	writer_compact(w);
+	if (ret == 0 && a->policy.format == FORMAT_TEXT && w->len > PARTIAL_MAX)
+		ret = writer_cut(a, w);
+	return ret;
+}
+
+/*
+ * A record without its line end was committed since @w's validator was
+ * primed: @w's bytes now continue that record, so it starts over from the
+ * file's new end and takes its incomplete record again.
+ */
+static int writer_refeed(struct append *a, struct append_writer *w)
+{
+	char *old = w->buf;
+	size_t len = w->len;
+	int ret;
+
+	w->buf = NULL;
+	w->len = w->cap = 0;
+	w->ops->release(w->state);
+	ret = writer_start(a, w);
+	if (ret == 0 && len)
+		ret = feed_bytes(a, w, old, len);
+	free(old);
+	return ret;
+}
+
 ssize_t append_write(struct append *a, struct append_writer *w,
 		     const void *buf, size_t len)
 {
@@ -375,28 +531,22 @@ ssize_t append_write(struct append *a, struct append_writer *w,
 		ret = queue_add(a, buf, len, false);
 		goto out_commit;
 	}
-	if (strict && w->len + len > PARTIAL_MAX && !memchr(buf, '\n', len)) {
+	/*
+	 * Memory stays bounded: an incomplete record may not grow past
+	 * PARTIAL_MAX (plus one write) in a format whose records must stay
+	 * whole; the file then leaves append mode.
+	 */
+	if (strict && w->len && w->len + len > PARTIAL_MAX) {
 		pthread_mutex_unlock(&a->lock);
 		return -EXFULL;
 	}
-	ret = grow(&w->buf, &w->cap, w->len + len);
-	if (ret < 0)
-		goto out_unlock;
-	memcpy(w->buf + w->len, buf, len);
-	w->len += len;
-	w->error = 0;
-	ret = w->ops->feed(w->state, buf, len);
-	if (ret == -EINVAL)
-		ret = 0; /* record mode: the verdicts went to on_record() */
+	if (w->epoch != a->epoch)
+		ret = writer_refeed(a, w);
 	if (ret == 0)
-		ret = w->error;
-	writer_compact(w);
-	if (ret == 0 && !strict && w->len > PARTIAL_MAX)
-		ret = writer_cut(a, w);
+		ret = feed_bytes(a, w, buf, len);
 out_commit:
 	if (ret == 0 && a->qlen >= QUEUE_MAX)
 		ret = commit_locked(a, false);
-out_unlock:
 	pthread_mutex_unlock(&a->lock);
 	return ret < 0 ? ret : (ssize_t)len;
 }
@@ -405,6 +555,23 @@ out_unlock:
  * Whether @data validates as one record of @a's file on its own (after the
  * file's header): a fresh validator, so that @w's is not disturbed.
  */
+/* valid_alone()'s records: priming as on_record(), then any error counts. */
+static void check_record(void *ctx, uint64_t start, uint64_t end,
+			 const struct format_error *err)
+{
+	struct append_writer *t = ctx;
+
+	(void)start;
+	if (t->priming) {
+		if (!t->prime_end)
+			t->prime_end = end;
+		return;
+	}
+	if (err && end > t->base)
+		t->error = -EINVAL;
+}
+
+
 static bool valid_alone(struct append *a, const struct append_writer *w,
 			const char *data, size_t len)
 {
@@ -412,20 +579,15 @@ static bool valid_alone(struct append *a, const struct append_writer *w,
 	struct format_error err;
 	bool valid = false;
 
-	t.state = aligned_alloc(_Alignof(max_align_t),
-				(w->ops->state_size + _Alignof(max_align_t) - 1) &
-					~(_Alignof(max_align_t) - 1));
+	t.state = state_alloc(w->ops);
 	if (!t.state)
 		return false;
-	/* Records are not reported: only the verdict of the whole counts. */
-	if (w->ops->init(t.state, NULL, NULL) == 0) {
-		t.priming = true;
-		if (prime(a, &t) == 0) {
-			int ret = w->ops->feed(t.state, (const unsigned char *)data,
-					       len);
-
-			valid = ret == 0 && w->ops->finish(t.state, &err) == 0;
-		}
+	if (w->ops->init(t.state, check_record, &t) == 0) {
+		if (prime(a, &t) == 0 &&
+		    w->ops->feed(t.state, (const unsigned char *)data, len) !=
+			    -ENOMEM &&
+		    w->ops->finish(t.state, &err) == 0)
+			valid = t.error == 0;
 		w->ops->release(t.state);
 	}
 	free(t.state);
@@ -455,6 +617,8 @@ static int writer_end(struct append *a, struct append_writer *w, bool final)
 		ret = w->error;
 	if (ret < 0)
 		return ret;
+	/* Committed without its line end: the other writers must know. */
+	a->epoch++;
 	w->ops->release(w->state);
 	return writer_start(a, w);
 }
@@ -611,10 +775,19 @@ static int commit_locked(struct append *a, bool durable)
 				a->committed -= len;
 		}
 		if (ret < 0) {
-			/* Not recorded: not committed (the queue is kept). */
-			io_ftruncate(a->s->io, a->fd, (off_t)a->committed);
-			if (a->hash)
+			/*
+			 * Not recorded: not committed (the queue is kept).  The
+			 * cut changes the mtime: the record follows it, or the
+			 * file would look changed behind the mount.
+			 */
+			if (io_ftruncate(a->s->io, a->fd, (off_t)a->committed) == 0 &&
+			    io_fstat(a->s->io, a->fd, &st) == 0) {
+				if (a->hash)
+					format_hasher_copy(a->hash, a->spare);
+				put_record(a, &st);
+			} else if (a->hash) {
 				format_hasher_copy(a->hash, a->spare);
+			}
 			return ret;
 		}
 		a->qlen = 0;
@@ -708,6 +881,7 @@ int store_checkpoint_len(struct store *s, int fd, uint64_t *len)
 	char text[32], *end;
 	ssize_t n = io_getxattr_fd(s->io, fd, CHECKPOINT_XATTR, text,
 				   sizeof(text) - 1);
+	unsigned long long v;
 
 	if (n == -ENODATA || n == -ENOTSUP || n == -ERANGE)
 		return 0;
@@ -715,8 +889,11 @@ int store_checkpoint_len(struct store *s, int fd, uint64_t *len)
 		return (int)n;
 	text[n] = '\0';
 	errno = 0;
-	*len = strtoull(text, &end, 10);
-	return n > 0 && *end == '\0' && errno == 0 && text[0] != '-';
+	v = strtoull(text, &end, 10);
+	if (n == 0 || *end != '\0' || errno || text[0] < '0' || text[0] > '9')
+		return 0;
+	*len = v;
+	return 1;
 }
 
 /* The entry of the dir behind @dfd whose inode is @ino, opened O_RDONLY. */
@@ -1142,22 +1319,6 @@ uint64_t append_size_for(struct append *a, pid_t pid)
 	return len;
 }
 
-/* Copies what of [@from, @from + @len) of @src falls in the read. */
-static size_t copy_part(char *buf, size_t size, uint64_t off, const char *src,
-			uint64_t from, size_t len)
-{
-	uint64_t end = off + size;
-
-	if (off >= from + len || end <= from)
-		return 0;
-	{
-		uint64_t lo = off > from ? off : from;
-		uint64_t hi = end < from + len ? end : from + len;
-
-		memcpy(buf + (lo - off), src + (lo - from), (size_t)(hi - lo));
-		return (size_t)(hi - lo);
-	}
-}
 
 ssize_t append_read(struct append *a, const struct append_writer *w,
 		    void *buf, size_t size, off_t off)
@@ -1167,23 +1328,16 @@ ssize_t append_read(struct append *a, const struct append_writer *w,
 
 	pthread_mutex_lock(&a->lock);
 	total = a->committed + a->qlen + (w && w->a == a ? w->len : 0);
-	if (o >= total)
-		goto out;
-	if (size > total - o)
-		size = (size_t)(total - o);
-	if (o < a->committed) {
-		size_t want = a->committed - o < size ? (size_t)(a->committed - o)
-						      : size;
-
-		n = io_pread(a->s->io, a->fd, buf, want, off);
-		if (n < (ssize_t)want)
-			goto out; /* an error, or the file is shorter */
+	if (o < total) {
+		if (size > total - o)
+			size = (size_t)(total - o);
+		n = read_content(a, buf, size, o);
+		if (n >= 0 && w && w->a == a) {
+			copy_part(buf, size, o, w->buf, a->committed + a->qlen,
+				  w->len);
+			n = (ssize_t)size;
+		}
 	}
-	copy_part(buf, size, o, a->queue, a->committed, a->qlen);
-	if (w && w->a == a)
-		copy_part(buf, size, o, w->buf, a->committed + a->qlen, w->len);
-	n = (ssize_t)size;
-out:
 	pthread_mutex_unlock(&a->lock);
 	return n;
 }
@@ -1317,7 +1471,7 @@ static int cut_torn(struct store *s, const char *relpath, ino_t ino)
 	base = base ? base + 1 : relpath;
 	fd = io_open(s->io, relpath, O_RDWR | O_NOFOLLOW, 0);
 	if (fd < 0)
-		return fd == -ENOENT || fd == -ELOOP ? 0 : fd;
+		return 0; /* gone, or no file there any more: nothing to cut */
 	ret = io_fstat(s->io, fd, &st);
 	if (ret < 0 || st.st_ino != ino || !S_ISREG(st.st_mode) ||
 	    !store_record_of(s, fd, &rec) || rec.ino != st.st_ino ||
@@ -1392,7 +1546,12 @@ int append_recover(struct store *s, const char *name)
 	/* A marker cut short by the crash names nothing: it just goes. */
 	if (nl && end == nl && !errno && nl[1])
 		ret = cut_torn(s, nl + 1, ino);
+	/*
+	 * A file that could not be cut (a read or write error) keeps its
+	 * marker for the next mount; the mount goes on either way (the open
+	 * check then sees the file as changed behind the mount).
+	 */
 	if (ret == 0)
-		ret = io_unlinkat(s->io, s->stagingfd, name, false);
-	return ret;
+		io_unlinkat(s->io, s->stagingfd, name, false);
+	return 0;
 }
