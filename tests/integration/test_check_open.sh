@@ -62,8 +62,11 @@ esac
 cat "$MNT/plain.json" >/dev/null
 assert_eq 1 "$(count adopt plain.json)" "plain.json adopted once"
 
-# 2. A big file committed through the mount.
+# 2. A big file committed through the mount, and a 1 GiB one (sparse, so
+# that writing it is cheap; its record is checked all the same).
 head -c $((64 << 20)) /dev/urandom >"$MNT/big.bin"
+head -c $((1 << 20)) /dev/urandom >"$MNT/huge.bin"
+truncate -s 1G "$MNT/huge.bin"
 printf 'x\n' >"$MNT/small.txt"
 unmount_fs
 
@@ -74,6 +77,10 @@ HYDRAFS_FAULTS=read:1:EIO mount_fs
 # data is the one that fails.
 touch_open "$MNT/big.bin"
 assert_eq EIO "$(first_read "$MNT/big.bin")" "the first read after opening an unchanged file"
+unmount_fs
+HYDRAFS_FAULTS=read:1:EIO mount_fs
+touch_open "$MNT/huge.bin"
+assert_eq EIO "$(first_read "$MNT/huge.bin")" "the first read after opening an unchanged 1 GiB file"
 unmount_fs
 
 HYDRAFS_FAULTS=read:1:EIO mount_fs
