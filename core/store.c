@@ -86,6 +86,7 @@ struct stage {
 	 */
 	struct format_check *check;
 	uint64_t fed;
+	bool from_view;	/* made from a damaged file's recovered view */
 };
 
 static int mkdir_open(struct io *io, int dirfd, const char *name, mode_t mode,
@@ -488,7 +489,8 @@ int stage_begin(struct store *s, int fd, bool truncate, struct stage **out)
 		 * damage is not carried on (the damaged bytes stay as the version
 		 * the commit keeps).  Without a view, from the file as it is.
 		 */
-		if (store_recovered_view(s, fd, &src, &vst) != 1)
+		st->from_view = store_recovered_view(s, fd, &src, &vst) == 1;
+		if (!st->from_view)
 			src = io_reopen(s->io, fd, O_RDONLY);
 		ret = src < 0 ? src : io_clone(s->io, src, st->fd);
 		if (src >= 0)
@@ -972,6 +974,9 @@ int stage_commit(struct store *s, struct stage *st, int fd,
 	/* Past the rename the commit has happened; what follows only reports. */
 	if (durable)
 		sync_dir(s, dirfd);
+	/* The damaged content is a version now: its cached views can go. */
+	if (st->from_view)
+		store_recovered_forget(s, &cur);
 	close(dirfd);
 	store_journal_note(s, JOURNAL_COMMIT, relpath, sh.st_size,
 		     sum[0] ? sum : NULL, vname[0] ? vname : NULL,

@@ -159,16 +159,22 @@ static int open_checkpoint(struct hydrafs *h, struct fs_inode *inode, int *fd,
 }
 
 /*
- * A reader of the damaged file behind @ifd gets its recovered view in
- * place of *@fd, and the inode shows the view's size; without a view (none
- * can be made, or recover = off) the file is read as it is.
+ * A damaged file (behind @ifd) is read as its recovered view: a reader's
+ * fd becomes the view (*@fd); a writable handle reads through the inode's
+ * data fd, which becomes the view until a stage (made from the view)
+ * takes over.  The inode shows the view's size, and the kernel forgets the
+ * raw file's pages and attributes.  Without a view (none can be made, or
+ * recover = off) the file is read as it is.
  */
 static int open_view(struct hydrafs *h, struct fs_inode *inode, int ifd,
-		     int *fd, struct fuse_file_info *fi)
+		     int *fd, bool staged)
 {
 	struct stat vst, raw;
-	int vfd, ret = store_recovered_view(h->store, ifd, &vfd, &vst);
+	int vfd, ret;
 
+	if (staged && inode->stage)
+		return 0; /* its stage was made from the view already */
+	ret = store_recovered_view(h->store, ifd, &vfd, &vst);
 	if (ret <= 0)
 		return ret == -ENOENT ? 0 : ret;
 	if (io_fstatat_empty(h->io, ifd, &raw) == 0) {
@@ -176,13 +182,21 @@ static int open_view(struct hydrafs *h, struct fs_inode *inode, int ifd,
 		inode->view_raw_size = raw.st_size;
 		inode->view_raw_mtime = raw.st_mtim;
 	}
-	io_close(h->io, *fd);
-	*fd = vfd;
-	/* Its size is not the file's: reads must not stop at the kernel's. */
-	fi->direct_io = 1;
-	/* Attributes only (no pages): safe from within a request. */
+	if (staged) {
+		if (inode->data_fd >= 0)
+			io_close(h->io, inode->data_fd);
+		inode->data_fd = vfd;
+	} else {
+		io_close(h->io, *fd);
+		*fd = vfd;
+	}
+	/*
+	 * No page is locked by the kernel for an open: dropping the raw
+	 * file's pages here is safe, and reads then fill them from the view
+	 * (mmap works), up to the view's size, which the next getattr gives.
+	 */
 	fuse_lowlevel_notify_inval_inode(h->se,
-					 (fuse_ino_t)(uintptr_t)inode, -1, 0);
+					 (fuse_ino_t)(uintptr_t)inode, 0, 0);
 	return 0;
 }
 
@@ -256,8 +270,9 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		ret = fd < 0 ? fd : 0;
 	}
 	/* A damaged file is read as its recovered view. */
-	if (ret == 0 && !writable && damaged == 1)
-		ret = open_view(h, inode, ifd, &fd, fi);
+	if (ret == 0 && damaged == 1 && (!writable || staged) &&
+	    !(fi->flags & O_TRUNC))
+		ret = open_view(h, inode, ifd, &fd, staged);
 	if (ret == 0 && (fi->flags & O_TRUNC))
 		ret = fs_kill_suidgid(h->io, ifd);
 	/* The work of an O_TRUNC open is an ordinary (whole-file) commit. */
