@@ -4,6 +4,7 @@
 #include "store.h"
 #include "store_internal.h"
 
+#include "bgcheck.h"
 #include "format.h"
 #include "journal.h"
 #include "record.h"
@@ -86,8 +87,15 @@ struct stage {
 	 */
 	struct format_check *check;
 	uint64_t fed;
+	/*
+	 * Past BG_MIN bytes fed, a thread of its own takes the check over
+	 * (bgcheck.h): a big file's writes do not wait for its validator.
+	 */
+	struct bgcheck *bg;
 	bool from_view;	/* made from a damaged file's recovered view */
 };
+
+#define BG_MIN (4 << 20)
 
 static int mkdir_open(struct io *io, int dirfd, const char *name, mode_t mode,
 		      int *out)
@@ -522,9 +530,27 @@ enum format_kind stage_format(const struct stage *st)
 	return st->policy.format;
 }
 
-/* The shadow's content from @off on changed (not by an in-order write). */
-static void changed_from(struct stage *st, uint64_t off)
+/* Takes the check back from the thread, if it has it. */
+static void bg_stop(struct stage *st)
 {
+	if (st->bg) {
+		bgcheck_stop(st->bg, &st->check, &st->fed);
+		st->bg = NULL;
+	}
+}
+
+/* The shadow's content from @off on changed (not by an in-order write). */
+static void changed_from(struct store *s, struct stage *st, uint64_t off)
+{
+	struct stat sh;
+
+	if (st->bg) {
+		if (io_fstat(s->io, st->fd, &sh) == 0)
+			bgcheck_changed(st->bg, off, (uint64_t)sh.st_size);
+		else
+			bg_stop(st);
+		return;
+	}
 	if (off < st->fed && st->check) {
 		format_check_reset(st->check);
 		st->fed = 0;
@@ -538,6 +564,10 @@ ssize_t stage_pwrite(struct store *s, struct stage *st, const void *buf,
 
 	if (n <= 0)
 		return n;
+	if (st->bg) {
+		bgcheck_wrote(st->bg, (uint64_t)off, (uint64_t)off + (uint64_t)n);
+		return n;
+	}
 	if (st->check && (uint64_t)off == st->fed) {
 		/* Invalid content is still hashed; the verdict waits for the commit. */
 		if (format_check_feed(st->check, buf, (size_t)n) == -ENOMEM) {
@@ -545,8 +575,12 @@ ssize_t stage_pwrite(struct store *s, struct stage *st, const void *buf,
 			st->check = NULL;
 		}
 		st->fed += (uint64_t)n;
+		if (st->check && st->fed >= BG_MIN &&
+		    bgcheck_start(s->io, st->fd, st->check, st->fed, st->fed,
+				  &st->bg) == 0)
+			st->check = NULL;
 	} else {
-		changed_from(st, (uint64_t)off);
+		changed_from(s, st, (uint64_t)off);
 	}
 	return n;
 }
@@ -556,7 +590,7 @@ int stage_truncate(struct store *s, struct stage *st, off_t size)
 	int ret = io_ftruncate(s->io, st->fd, size);
 
 	if (ret == 0)
-		changed_from(st, (uint64_t)size);
+		changed_from(s, st, (uint64_t)size);
 	return ret;
 }
 
@@ -566,7 +600,7 @@ int stage_fallocate(struct store *s, struct stage *st, int mode, off_t off,
 	int ret = io_fallocate(s->io, st->fd, mode, off, len);
 
 	if (ret == 0)
-		changed_from(st, (uint64_t)off);
+		changed_from(s, st, (uint64_t)off);
 	return ret;
 }
 
@@ -640,6 +674,7 @@ static int check_content(struct store *s, struct stage *st,
 	memset(rec, 0, sizeof(*rec));
 	rec->format = st->policy.format;
 	*valid = true;
+	bg_stop(st);
 	if (!st->check) {
 		ret = format_check_new(st->policy.format, &st->check);
 		if (ret < 0)
@@ -794,6 +829,7 @@ static int open_parent(struct io *io, const char *relpath, int *dirfd,
 
 static void stage_destroy(struct store *s, struct stage *st)
 {
+	bg_stop(st);
 	io_close(s->io, st->fd);
 	format_check_free(st->check);
 	free(st);
@@ -1029,6 +1065,7 @@ void stage_free(struct store *s, struct stage *st)
 {
 	if (!st)
 		return;
+	bg_stop(st);
 	io_close(s->io, st->fd);
 	orphan(s, st->name, -1);
 	format_check_free(st->check);
