@@ -106,6 +106,7 @@ struct fs_file {
 	struct append_writer *aw;	/* in append mode: its bytes; or NULL */
 	/* A checkpoint in .backups: reads end at @limit (else -1). */
 	off_t limit;
+	ino_t obj;	/* the backing object @fd was opened on */
 	struct fs_file *prev, *next;
 };
 

@@ -44,9 +44,11 @@ static int file_install(struct hydrafs *h, struct fs_inode *inode, int fd,
 	f->staged = staged;
 	f->flushed = false;
 	f->append = fi->flags & O_APPEND;
-	f->trunc = fi->flags & O_TRUNC;
+	/* See open_trunc(): an appender's truncation is committed at once. */
+	f->trunc = (fi->flags & O_TRUNC) && !(fi->flags & O_APPEND);
 	f->aw = NULL;
 	f->limit = -1;
+	f->obj = inode->ino;
 	fs_inode_pin(inode);
 	pthread_mutex_lock(&h->files_lock);
 	f->next = h->files.next;
@@ -214,6 +216,30 @@ void fs_view_attr(struct fs_inode *inode, struct stat *st)
 	st->st_blocks = (blkcnt_t)((inode->view_size + 511) / 512);
 }
 
+/*
+ * The work of an O_TRUNC open is an ordinary (whole-file) commit.  An
+ * appender that truncates first (O_TRUNC | O_APPEND, a logger starting
+ * over) has its truncation committed at once instead, the old content
+ * kept as a version, and what it writes next is appended (append mode).
+ */
+static int open_trunc(fuse_req_t req, struct fs_inode *inode, int flags)
+{
+	struct hydrafs *h = fs_of(req);
+	bool fresh = !inode->stage && !inode->writers;
+	int ret;
+
+	if ((flags & O_APPEND) && inode->append)
+		return fs_append_truncate(req, inode, 0);
+	ret = fs_append_leave(h, inode);
+	if (ret == 0)
+		ret = fs_stage_open_trunc(h, inode);
+	if (ret == 0 && fresh && (flags & O_APPEND)) {
+		inode->written = true;
+		ret = fs_stage_commit(req, inode, false);
+	}
+	return ret;
+}
+
 static bool is_writable(int flags)
 {
 	return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
@@ -225,6 +251,7 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct fs_inode *inode = fs_inode(req, ino);
 	bool writable = is_writable(fi->flags), staged = false;
 	int fd = -1, ifd, ret = 0, damaged = 0;
+	ino_t obj = 0;
 
 	if (writable && inode->ro) {
 		fuse_reply_err(req, EROFS);
@@ -273,13 +300,11 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (ret == 0 && damaged == 1 && (!writable || staged) &&
 	    !(fi->flags & O_TRUNC))
 		ret = open_view(h, inode, ifd, &fd, staged);
+	obj = inode->ino;	/* what @fd was opened on, under the lock */
 	if (ret == 0 && (fi->flags & O_TRUNC))
 		ret = fs_kill_suidgid(h->io, ifd);
-	/* The work of an O_TRUNC open is an ordinary (whole-file) commit. */
 	if (ret == 0 && staged && (fi->flags & O_TRUNC))
-		ret = fs_append_leave(h, inode);
-	if (ret == 0 && staged && (fi->flags & O_TRUNC))
-		ret = fs_stage_open_trunc(h, inode);
+		ret = open_trunc(req, inode, fi->flags);
 	if (ret == 0 && staged) {
 		inode->writers++;
 		inode->active++;
@@ -306,8 +331,10 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			ret = open_checkpoint(h, inode, &fd, &limit);
 		if (ret == 0)
 			ret = file_install(h, inode, fd, staged, fi);
-		if (ret == 0)
+		if (ret == 0) {
 			fs_file_of(fi)->limit = limit;
+			fs_file_of(fi)->obj = obj;
+		}
 		fd = -1;
 		if (ret < 0 && staged) {
 			pthread_mutex_lock(&inode->lock);
@@ -387,10 +414,13 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		struct fs_inode *inode = fs_inode(req, ino);
 		off_t end = fs_file_of(fi)->limit;
 
-		/* In append mode a reader sees only what is committed. */
+		/*
+		 * In append mode a reader of the file sees only what is
+		 * committed (one of an older version reads all of it).
+		 */
 		if (inode->append) {
 			pthread_mutex_lock(&inode->lock);
-			if (inode->append)
+			if (inode->append && fs_file_of(fi)->obj == inode->ino)
 				end = (off_t)append_committed(inode->append);
 			pthread_mutex_unlock(&inode->lock);
 		}
