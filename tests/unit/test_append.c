@@ -6,13 +6,13 @@
 #include "core/record.h"
 #include "core/store_internal.h"
 #include "core/version.h"
+#include "tests/unit/testutil.h"
 
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -40,12 +40,10 @@
 #define CSV "t.csv"
 
 /*
- * Every test gets a fresh backing dir under @base (main() makes @base and
- * removes it after the run) and opens the store and an append set without
- * a committer thread (commits happen on append_commit(), flush and close
- * only); the teardown frees both.
+ * Every test gets a fresh backing dir in the run's temp dir and opens the
+ * store and an append set without a committer thread (commits happen on
+ * append_commit(), flush and close only); the teardown frees both.
  */
-static char base[PATH_MAX];
 static char root[PATH_MAX];
 static struct io *io;
 static struct store *store;
@@ -58,30 +56,6 @@ struct told {
 	uint64_t old_len, new_len;
 	bool idle;
 };
-
-static void join(char *buf, const char *dir, const char *name)
-{
-	int n = snprintf(buf, PATH_MAX, "%s/%s", dir, name);
-
-	ck_assert(n > 0 && n < PATH_MAX);
-}
-
-static int remove_one(const char *path, const struct stat *st, int flag,
-		      struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	/* Keep going: remove as much as can be removed. */
-	remove(path);
-	return 0;
-}
-
-static void remove_tree(const char *path)
-{
-	if (*path)
-		nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 static void open_store(void)
 {
@@ -106,13 +80,7 @@ static int reopen_store(void)
 
 static void setup(void)
 {
-	int n = snprintf(root, sizeof(root), "%s/backing.XXXXXX", base);
-
-	umask(022);
-	ck_assert(n > 0 && n < (int)sizeof(root));
-	ck_assert_msg(mkdtemp(root), "cannot make temp dir '%s': %s", root,
-		      strerror(errno));
-	ck_assert_int_eq(io_new(root, &io), 0);
+	testutil_backing_init(root, &io);
 	open_store();
 	ck_assert_int_eq(append_set_new(store, 0, &set), 0);
 }
@@ -123,161 +91,29 @@ static void teardown(void)
 	set = NULL;
 	store_close(store);
 	store = NULL;
-	io_free(io);
-	io = NULL;
-	remove_tree(root);
+	testutil_backing_release(root, &io);
 }
 
 /* Files of the backing dir, by path relative to it. */
 
-static void write_file(const char *rel, const void *data, size_t len)
-{
-	char path[PATH_MAX];
-	int fd;
-
-	join(path, root, rel);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	ck_assert_msg(fd >= 0, "cannot create '%s': %s", path,
-		      strerror(errno));
-	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
-	ck_assert_int_eq(close(fd), 0);
-}
-
 /* Writes @text at the end of @rel behind the store's back. */
 static void append_behind(const char *rel, const char *text)
 {
-	char path[PATH_MAX];
 	size_t len = strlen(text);
-	int fd;
+	int fd = testutil_open(root, rel, O_WRONLY | O_APPEND);
 
-	join(path, root, rel);
-	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
-	ck_assert_msg(fd >= 0, "cannot open '%s': %s", path, strerror(errno));
 	ck_assert_int_eq(write(fd, text, len), (ssize_t)len);
 	ck_assert_int_eq(close(fd), 0);
-}
-
-static void make_dir(const char *rel)
-{
-	char path[PATH_MAX];
-
-	join(path, root, rel);
-	ck_assert_msg(mkdir(path, 0755) == 0, "cannot make '%s': %s", path,
-		      strerror(errno));
-}
-
-static bool has_entry(const char *rel)
-{
-	char path[PATH_MAX];
-	struct stat st;
-
-	join(path, root, rel);
-	return lstat(path, &st) == 0;
-}
-
-static struct stat lstat_rel(const char *rel)
-{
-	char path[PATH_MAX];
-	struct stat st;
-
-	join(path, root, rel);
-	ck_assert_msg(lstat(path, &st) == 0, "cannot stat '%s': %s", path,
-		      strerror(errno));
-	return st;
-}
-
-/* The content of @rel, NUL-terminated (*@len bytes before the NUL). */
-static char *read_rel(const char *rel, size_t *len)
-{
-	char path[PATH_MAX], *buf;
-	struct stat st;
-	int fd;
-
-	join(path, root, rel);
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	ck_assert_msg(fd >= 0, "cannot open '%s': %s", path, strerror(errno));
-	ck_assert_int_eq(fstat(fd, &st), 0);
-	buf = malloc((size_t)st.st_size + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_int_eq(pread(fd, buf, (size_t)st.st_size, 0), st.st_size);
-	buf[st.st_size] = '\0';
-	close(fd);
-	if (len)
-		*len = (size_t)st.st_size;
-	return buf;
-}
-
-/* Whether @rel holds exactly @text. */
-static bool has_text(const char *rel, const char *text)
-{
-	size_t len;
-	char *buf = read_rel(rel, &len);
-	bool same = len == strlen(text) && !memcmp(buf, text, len);
-
-	if (!same)
-		fprintf(stderr, "'%s' holds '%.200s', not '%.200s'\n", rel, buf,
-			text);
-	free(buf);
-	return same;
-}
-
-/* An O_PATH handle of @rel, as the daemon holds one per inode. */
-static int handle(const char *rel)
-{
-	char path[PATH_MAX];
-	int fd;
-
-	join(path, root, rel);
-	fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	ck_assert_msg(fd >= 0, "cannot open '%s': %s", path, strerror(errno));
-	return fd;
-}
-
-/* Entries of dir @rel but "." and ".."; -1 when it is missing. */
-static int count_entries(const char *rel)
-{
-	char path[PATH_MAX];
-	struct dirent *de;
-	int n = 0;
-	DIR *d;
-
-	join(path, root, rel);
-	d = opendir(path);
-	if (!d)
-		return -1;
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			n++;
-	closedir(d);
-	return n;
-}
-
-/* @rel/<the @i-th name of dir @rel in sorted order>, into @path. */
-static void nth_entry(const char *rel, int i, char *path)
-{
-	char dir[PATH_MAX];
-	struct dirent **list;
-	int n;
-
-	join(dir, root, rel);
-	n = scandir(dir, &list, NULL, alphasort);
-	ck_assert_msg(n >= 0, "cannot read '%s': %s", dir, strerror(errno));
-	/* "." and ".." sort first. */
-	ck_assert_int_gt(n, i + 2);
-	join(path, rel, list[i + 2]->d_name);
-	for (int k = 0; k < n; k++)
-		free(list[k]);
-	free(list);
 }
 
 /* Entries of staging/ that are append markers. */
 static int count_markers(void)
 {
 	char path[PATH_MAX];
-	int n = count_entries(STAGING), markers = 0;
+	int n = testutil_count_entries(root, STAGING), markers = 0;
 
 	for (int i = 0; i < n; i++) {
-		nth_entry(STAGING, i, path);
+		testutil_nth_entry(root, STAGING, i, NULL, path);
 		if (!strncmp(strrchr(path, '/') + 1, APPEND_MARKER_PREFIX,
 			     strlen(APPEND_MARKER_PREFIX)))
 			markers++;
@@ -288,35 +124,14 @@ static int count_markers(void)
 /* Journal lines that hold both @a and @b (NULL: any). */
 static int journal_lines_with(const char *a, const char *b)
 {
-	char *buf = read_rel(JOURNAL, NULL), *line, *save = NULL;
-	int n = 0;
-
-	for (line = strtok_r(buf, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save))
-		if (strstr(line, a) && (!b || strstr(line, b)))
-			n++;
-	free(buf);
-	return n;
-}
-
-/* The xattr @name of @rel, NUL-terminated, into @buf; its length. */
-static ssize_t xattr_of(const char *rel, const char *name, char *buf,
-			size_t size)
-{
-	char path[PATH_MAX];
-	ssize_t n;
-
-	join(path, root, rel);
-	n = lgetxattr(path, name, buf, size - 1);
-	buf[n > 0 ? n : 0] = '\0';
-	return n;
+	return testutil_lines_with(root, JOURNAL, a, b);
 }
 
 static struct record record_of(const char *rel)
 {
 	char text[RECORD_TEXT_MAX];
 	struct record rec;
-	ssize_t n = xattr_of(rel, RECORD_XATTR, text, sizeof(text));
+	ssize_t n = testutil_xattr(root, rel, RECORD_XATTR, text, sizeof(text));
 
 	ck_assert_msg(n > 0, "'%s' has no record", rel);
 	ck_assert_int_eq(record_parse(text, (size_t)n, &rec), 0);
@@ -344,10 +159,10 @@ static struct format_sum sum_of(const void *data, size_t len)
 static void assert_recorded(const char *rel)
 {
 	struct record rec = record_of(rel);
-	struct stat st = lstat_rel(rel);
+	struct stat st = testutil_lstat(root, rel);
 	struct format_sum sum;
 	size_t len;
-	char *buf = read_rel(rel, &len);
+	char *buf = testutil_read_file(root, rel, &len);
 
 	sum = sum_of(buf, len);
 	free(buf);
@@ -370,9 +185,9 @@ static void commit_text(const char *rel, const char *text)
 	size_t len = strlen(text);
 	int fd, new_fd = -2, ret;
 
-	if (!has_entry(rel))
-		write_file(rel, "", 0);
-	fd = handle(rel);
+	if (!testutil_has_entry(root, rel))
+		testutil_write_file(root, rel, "", 0);
+	fd = testutil_handle(root, rel);
 	ck_assert_int_eq(stage_begin(store, fd, true, &st), 0);
 	ck_assert_int_eq(stage_pwrite(store, st, text, len, 0), (ssize_t)len);
 	ret = stage_commit(store, st, fd, &who, false, &new_fd, &new_st);
@@ -396,7 +211,7 @@ static void on_commit(void *arg, uint64_t old_len, uint64_t new_len,
 /* append_open() of @rel; its result. */
 static int try_open(const char *rel, struct told *t, struct append **a)
 {
-	int fd = handle(rel), ret;
+	int fd = testutil_handle(root, rel), ret;
 
 	ret = append_open(set, fd, &who, t ? on_commit : NULL, t, a);
 	close(fd);
@@ -668,11 +483,11 @@ START_TEST(append_commits_two_writers_records_whole_and_in_order)
 	put(a, w2, "\"i\"");
 	put(a, w2, ":1}\n");
 	/* Nothing committed before a commit (no committer thread). */
-	ck_assert(has_text(LOG, FIRST));
+	ck_assert(testutil_has_text(root, LOG, FIRST));
 	ck_assert_uint_eq(append_committed(a), strlen(FIRST));
 	ck_assert_int_eq(t.calls, 0);
 	ck_assert_int_eq(append_commit(a, true), 0);
-	ck_assert(has_text(LOG, want));
+	ck_assert(testutil_has_text(root, LOG, want));
 	ck_assert_uint_eq(append_committed(a), strlen(want));
 	ck_assert_int_eq(t.calls, 1);
 	ck_assert_uint_eq(t.old_len, strlen(FIRST));
@@ -685,7 +500,7 @@ START_TEST(append_commits_two_writers_records_whole_and_in_order)
 	release(a, w1);
 	release(a, w2);
 	ck_assert_int_eq(append_close(a), 0);
-	ck_assert(has_text(LOG, want));
+	ck_assert(testutil_has_text(root, LOG, want));
 	assert_recorded(LOG);
 	ck_assert_int_eq(count_markers(), 0);
 }
@@ -711,7 +526,7 @@ START_TEST(append_commit_saves_the_hash_state_of_the_committed_content)
 	ck_assert_int_eq(rec.format, FORMAT_JSONL);
 	ck_assert_int_eq(rec.state, RECORD_OK);
 	assert_recorded(LOG);
-	n = xattr_of(LOG, HASH_XATTR, saved, sizeof(saved));
+	n = testutil_xattr(root, LOG, HASH_XATTR, saved, sizeof(saved));
 	ck_assert_int_gt(n, 0);
 	ck_assert_int_eq(format_hasher_new(&h), 0);
 	ck_assert_int_eq(format_hasher_load(h, saved, (size_t)n), 0);
@@ -750,13 +565,14 @@ START_TEST(append_open_goes_on_with_a_saved_missing_or_bad_hash_state)
 	append_one_more("{\"n\":1}\n");
 	/* Now the saved one. */
 	append_one_more("{\"n\":2}\n");
-	join(path, root, LOG);
+	testutil_join(path, root, LOG);
 	ck_assert_int_eq(lremovexattr(path, HASH_XATTR), 0);
 	append_one_more("{\"n\":3}\n");
 	ck_assert_int_eq(lsetxattr(path, HASH_XATTR, "junk", 4, 0), 0);
 	append_one_more("{\"n\":4}\n");
-	ck_assert(has_text(LOG, FIRST "{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n"
-				      "{\"n\":4}\n"));
+	ck_assert(testutil_has_text(root, LOG,
+				    FIRST "{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n"
+					  "{\"n\":4}\n"));
 }
 END_TEST
 
@@ -771,8 +587,8 @@ START_TEST(append_open_refuses_a_file_damaged_under_its_record)
 	commit_text(LOG, FIRST);
 	append_one_more("{\"n\":1}\n");
 	/* A byte flipped, size and mtime as recorded: only a hash sees it. */
-	st = lstat_rel(LOG);
-	join(path, root, LOG);
+	st = testutil_lstat(root, LOG);
+	testutil_join(path, root, LOG);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(pwrite(fd, "7", 1, 5), 1);
@@ -829,7 +645,8 @@ START_TEST(append_shows_readers_the_committed_and_writers_their_own_bytes)
 	release(a, w1);
 	release(a, w2);
 	ck_assert_int_eq(append_close(a), 0);
-	ck_assert(has_text(LOG, FIRST "{\"a\":1}\n{\"a\":2}\n{\"b\":3}\n"));
+	ck_assert(testutil_has_text(root, LOG,
+				    FIRST "{\"a\":1}\n{\"a\":2}\n{\"b\":3}\n"));
 }
 END_TEST
 
@@ -847,7 +664,7 @@ START_TEST(append_commit_failing_keeps_the_queue_and_the_file)
 	/* The write fails: nothing written, nothing recorded. */
 	io_fault_set(io, IO_WRITE, 1, EIO);
 	ck_assert_int_eq(append_commit(a, false), -EIO);
-	ck_assert(has_text(LOG, FIRST));
+	ck_assert(testutil_has_text(root, LOG, FIRST));
 	ck_assert_uint_eq(record_of(LOG).size, 8);
 	ck_assert_uint_eq(append_committed(a), 8);
 	ck_assert_int_eq(t.calls, 0);
@@ -855,12 +672,12 @@ START_TEST(append_commit_failing_keeps_the_queue_and_the_file)
 	put(a, w, "{\"n\":2}\n");
 	io_fault_set(io, IO_XATTR, 2, EIO);
 	ck_assert_int_eq(append_commit(a, false), -EIO);
-	ck_assert(has_text(LOG, FIRST));
+	ck_assert(testutil_has_text(root, LOG, FIRST));
 	ck_assert_uint_eq(record_of(LOG).size, 8);
 	ck_assert_uint_eq(append_size(a, NULL), strlen(want));
 	/* Both go on the next commit, with the running sum undone right. */
 	ck_assert_int_eq(append_commit(a, false), 0);
-	ck_assert(has_text(LOG, want));
+	ck_assert(testutil_has_text(root, LOG, want));
 	assert_recorded(LOG);
 	ck_assert_int_eq(t.calls, 1);
 	release(a, w);
@@ -893,7 +710,7 @@ START_TEST(append_commit_failing_leaves_the_record_matching_the_file)
 	io_fault_set(io, IO_WRITE, 0, EIO);
 	ck_assert_int_eq(append_close(a), -EIO);
 	io_fault_set(io, IO_WRITE, 0, 0);
-	ck_assert(has_text(LOG, FIRST));
+	ck_assert(testutil_has_text(root, LOG, FIRST));
 	assert_recorded(LOG);
 	ck_assert_int_eq(try_open(LOG, NULL, &again), 0);
 	ck_assert_int_eq(append_close(again), 0);
@@ -913,7 +730,7 @@ START_TEST(append_of_an_opaque_file_takes_every_write_whole)
 	ck_assert_uint_eq(append_size(a, w), 12);
 	put(a, w, "\n\xff");
 	ck_assert_int_eq(append_writer_flush(a, w), 0);
-	ck_assert(has_text("blob", "\x01\x02no newline\n\xff"));
+	ck_assert(testutil_has_text(root, "blob", "\x01\x02no newline\n\xff"));
 	release(a, w);
 	ck_assert_int_eq(append_close(a), 0);
 	assert_recorded("blob");
@@ -930,7 +747,7 @@ START_TEST(append_set_commits_every_interval_and_tells_it_idle)
 
 	commit_text(LOG, FIRST);
 	ck_assert_int_eq(append_set_new(store, 5, &timed), 0);
-	fd = handle(LOG);
+	fd = testutil_handle(root, LOG);
 	ck_assert_int_eq(append_open(timed, fd, &who, on_commit, &t, &a), 0);
 	close(fd);
 	w = new_writer(a);
@@ -942,7 +759,7 @@ START_TEST(append_set_commits_every_interval_and_tells_it_idle)
 	/* The callback ran on the committer, which close waits for. */
 	ck_assert_int_eq(append_close(a), 0);
 	ck_assert_int_ge(t.calls, 1);
-	ck_assert(has_text(LOG, FIRST "{\"n\":1}\n"));
+	ck_assert(testutil_has_text(root, LOG, FIRST "{\"n\":1}\n"));
 	append_set_free(timed);
 }
 END_TEST
@@ -954,7 +771,7 @@ static bool is_valid(const char *rel, enum format_kind kind)
 	struct format_error err;
 	struct format_sum sum;
 	size_t len;
-	char *buf = read_rel(rel, &len);
+	char *buf = testutil_read_file(root, rel, &len);
 	int ret;
 
 	ck_assert_int_eq(format_check_new(kind, &c), 0);
@@ -1005,8 +822,8 @@ START_TEST(append_csv_after_a_header_without_newline_keeps_every_byte)
 	put(a, w, "\n1,2,3\n");
 	release(a, w);
 	ck_assert_int_eq(append_close(a), 0);
-	ck_assert(has_text(CSV, "a,b,c\n1,2,3\n") ||
-		  count_entries(REJECTED) > 0);
+	ck_assert(testutil_has_text(root, CSV, "a,b,c\n1,2,3\n") ||
+		  testutil_count_entries(root, REJECTED) > 0);
 }
 END_TEST
 
@@ -1017,10 +834,10 @@ static void assert_rejected(const char *rel, const char *text)
 {
 	char dir[PATH_MAX], path[PATH_MAX];
 
-	join(dir, REJECTED, rel);
-	ck_assert_int_eq(count_entries(dir), 1);
-	nth_entry(dir, 0, path);
-	ck_assert(has_text(path, text));
+	testutil_join(dir, REJECTED, rel);
+	ck_assert_int_eq(testutil_count_entries(root, dir), 1);
+	testutil_nth_entry(root, dir, 0, NULL, path);
+	ck_assert(testutil_has_text(root, path, text));
 }
 
 START_TEST(append_sets_an_invalid_jsonl_line_aside_and_journals_it)
@@ -1035,13 +852,15 @@ START_TEST(append_sets_an_invalid_jsonl_line_aside_and_journals_it)
 	put(a, w, "{\"ok\":1}\nnot js");
 	put(a, w, "on\n{\"ok\":2}\n");
 	ck_assert_int_eq(append_commit(a, false), 0);
-	ck_assert(has_text(LOG, FIRST "{\"ok\":1}\n{\"ok\":2}\n"));
+	ck_assert(testutil_has_text(root, LOG,
+				    FIRST "{\"ok\":1}\n{\"ok\":2}\n"));
 	assert_recorded(LOG);
 	assert_rejected(LOG, "not json\n");
 	snprintf(offset, sizeof(offset), "\"offset\":%zu",
 		 strlen(FIRST "{\"ok\":1}\n"));
 	ck_assert_int_eq(journal_lines_with("\"event\":\"reject\"", offset), 1);
-	ck_assert_int_gt(xattr_of(LOG, REJECTED_XATTR, flag, sizeof(flag)), 0);
+	ck_assert_int_gt(testutil_xattr(root, LOG, REJECTED_XATTR, flag,
+					sizeof(flag)), 0);
 	release(a, w);
 	ck_assert_int_eq(append_close(a), 0);
 	ck_assert_int_eq(record_of(LOG).state, RECORD_OK);
@@ -1060,7 +879,7 @@ START_TEST(append_csv_row_with_the_wrong_field_count_is_rejected)
 	put(a, w, "4,5,6\n");
 	release(a, w);
 	ck_assert_int_eq(append_close(a), 0);
-	ck_assert(has_text(CSV, "a,b,c\n4,5,6\n"));
+	ck_assert(testutil_has_text(root, CSV, "a,b,c\n4,5,6\n"));
 	assert_recorded(CSV);
 	assert_rejected(CSV, "1,2\n");
 	ck_assert_int_eq(journal_lines_with("\"event\":\"reject\"",
@@ -1085,9 +904,10 @@ START_TEST(append_csv_rows_with_quoted_newlines_across_writes_are_kept)
 	put(a, w2, "lines\n\"");
 	put(a, w2, ",3\n");
 	ck_assert_int_eq(append_commit(a, false), 0);
-	ck_assert_int_eq(count_entries(REJECTED), -1);
-	ck_assert(has_text(CSV, "a,b,c\n"
-				"\"x\ny\",2,3\n1,\"two\nlines\n\",3\n"));
+	ck_assert_int_eq(testutil_count_entries(root, REJECTED), -1);
+	ck_assert(testutil_has_text(root, CSV,
+				    "a,b,c\n"
+				    "\"x\ny\",2,3\n1,\"two\nlines\n\",3\n"));
 	release(a, w1);
 	release(a, w2);
 	ck_assert_int_eq(append_close(a), 0);
@@ -1113,9 +933,10 @@ START_TEST(append_csv_after_a_header_with_a_quoted_newline_keeps_the_rows)
 	release(a, w);
 	ck_assert_int_eq(append_close(a), 0);
 	snprintf(want, sizeof(want), "%s1,2,3\n4,5,6\n", head);
-	ck_assert_msg(has_text(CSV, want) || count_entries(REJECTED) > 0,
+	ck_assert_msg(testutil_has_text(root, CSV, want) ||
+			  testutil_count_entries(root, REJECTED) > 0,
 		      "the rows were neither appended nor set aside: lost");
-	ck_assert(has_text(CSV, want));
+	ck_assert(testutil_has_text(root, CSV, want));
 }
 END_TEST
 
@@ -1131,7 +952,8 @@ START_TEST(append_writer_release_keeps_a_final_text_line)
 	w = new_writer(a);
 	put(a, w, "one\ntwo, no newline");
 	release(a, w);
-	ck_assert(has_text("app.log", "start\none\ntwo, no newline"));
+	ck_assert(testutil_has_text(root, "app.log",
+				    "start\none\ntwo, no newline"));
 	ck_assert_int_eq(append_close(a), 0);
 	assert_recorded("app.log");
 }
@@ -1147,7 +969,7 @@ START_TEST(append_writer_release_rejects_an_invalid_final_jsonl_record)
 	w = new_writer(a);
 	put(a, w, "{\"n\":1}\n{\"n\":");
 	release(a, w);
-	ck_assert(has_text(LOG, FIRST "{\"n\":1}\n"));
+	ck_assert(testutil_has_text(root, LOG, FIRST "{\"n\":1}\n"));
 	assert_rejected(LOG, "{\"n\":");
 	ck_assert_int_eq(journal_lines_with("\"event\":\"reject\"",
 					    "\"offset\":16"),
@@ -1167,8 +989,8 @@ START_TEST(append_writer_release_commits_a_final_record_valid_alone)
 	w = new_writer(a);
 	put(a, w, "{\"n\":1}");
 	release(a, w);
-	ck_assert(has_text(LOG, FIRST "{\"n\":1}"));
-	ck_assert_int_eq(count_entries(REJECTED), -1);
+	ck_assert(testutil_has_text(root, LOG, FIRST "{\"n\":1}"));
+	ck_assert_int_eq(testutil_count_entries(root, REJECTED), -1);
 	ck_assert_int_eq(append_close(a), 0);
 }
 END_TEST
@@ -1184,18 +1006,18 @@ START_TEST(append_writer_flush_keeps_a_partial_not_valid_alone_pending)
 	put(a, w, "{\"n\":1}\n{\"n\":");
 	/* A fork's copy closing: the record goes on in the parent. */
 	ck_assert_int_eq(append_writer_flush(a, w), 0);
-	ck_assert(has_text(LOG, FIRST "{\"n\":1}\n"));
+	ck_assert(testutil_has_text(root, LOG, FIRST "{\"n\":1}\n"));
 	ck_assert(append_writer_attached(w));
 	ck_assert_uint_eq(append_size(a, w), 16 + 5);
 	ck_assert(reads_as(a, w, FIRST "{\"n\":1}\n{\"n\":"));
 	put(a, w, "2}");
 	/* Whole on its own now: the flush commits it. */
 	ck_assert_int_eq(append_writer_flush(a, w), 0);
-	ck_assert(has_text(LOG, FIRST "{\"n\":1}\n{\"n\":2}"));
+	ck_assert(testutil_has_text(root, LOG, FIRST "{\"n\":1}\n{\"n\":2}"));
 	ck_assert_uint_eq(append_size(a, w), 23);
 	release(a, w);
 	ck_assert_int_eq(append_close(a), 0);
-	ck_assert_int_eq(count_entries(REJECTED), -1);
+	ck_assert_int_eq(testutil_count_entries(root, REJECTED), -1);
 	assert_recorded(LOG);
 }
 END_TEST
@@ -1210,10 +1032,10 @@ START_TEST(append_writer_flush_keeps_a_short_csv_row_pending)
 	w = new_writer(a);
 	put(a, w, "1,2");
 	ck_assert_int_eq(append_writer_flush(a, w), 0);
-	ck_assert(has_text(CSV, "a,b,c\n"));
+	ck_assert(testutil_has_text(root, CSV, "a,b,c\n"));
 	put(a, w, ",3");
 	ck_assert_int_eq(append_writer_flush(a, w), 0);
-	ck_assert(has_text(CSV, "a,b,c\n1,2,3"));
+	ck_assert(testutil_has_text(root, CSV, "a,b,c\n1,2,3"));
 	release(a, w);
 	ck_assert_int_eq(append_close(a), 0);
 }
@@ -1259,7 +1081,7 @@ START_TEST(append_write_of_a_jsonl_record_past_1_mib_gets_exfull)
 	ck_assert(!append_writer_attached(w));
 	append_writer_free(w);
 	ck_assert_int_eq(append_close(a), 0);
-	ck_assert(has_text(LOG, FIRST));
+	ck_assert(testutil_has_text(root, LOG, FIRST));
 	free(x);
 }
 END_TEST
@@ -1366,12 +1188,12 @@ START_TEST(append_open_refuses_json_files)
 	ck_assert(!append_eligible(store, "c.json", &is_log));
 	ck_assert(!is_log);
 	ck_assert_int_eq(try_open("c.json", NULL, &a), -ENOTSUP);
-	write_file("empty.json", "", 0);
+	testutil_write_file(root, "empty.json", "", 0);
 	ck_assert_int_eq(try_open("empty.json", NULL, &a), -ENOTSUP);
 	ck_assert(append_eligible(store, LOG, &is_log));
 	ck_assert(is_log);
 	ck_assert_int_eq(count_markers(), 0);
-	ck_assert_int_eq(count_entries(VERSIONS "/c.json"), -1);
+	ck_assert_int_eq(testutil_count_entries(root, VERSIONS "/c.json"), -1);
 }
 END_TEST
 
@@ -1383,10 +1205,10 @@ START_TEST(append_open_refuses_a_file_changed_behind_its_record)
 	append_behind(LOG, "{\"n\":1}\n");
 	ck_assert_int_eq(try_open(LOG, NULL, &a), -ENOTSUP);
 	/* Never committed at all. */
-	write_file("new.jsonl", FIRST, strlen(FIRST));
+	testutil_write_file(root, "new.jsonl", FIRST, strlen(FIRST));
 	ck_assert_int_eq(try_open("new.jsonl", NULL, &a), -ENOTSUP);
 	ck_assert_int_eq(count_markers(), 0);
-	ck_assert_int_eq(count_entries(VERSIONS), 0);
+	ck_assert_int_eq(testutil_count_entries(root, VERSIONS), 0);
 }
 END_TEST
 
@@ -1395,16 +1217,16 @@ START_TEST(append_open_starts_an_empty_file_without_a_record)
 	struct append *a;
 	struct append_writer *w;
 
-	write_file("fresh.jsonl", "", 0);
+	testutil_write_file(root, "fresh.jsonl", "", 0);
 	a = open_append("fresh.jsonl", NULL);
 	ck_assert_int_eq(count_markers(), 1);
 	/* Nothing committed yet: no checkpoint of it. */
-	ck_assert_int_eq(count_entries(VERSIONS), 0);
+	ck_assert_int_eq(testutil_count_entries(root, VERSIONS), 0);
 	w = new_writer(a);
 	put(a, w, FIRST);
 	release(a, w);
 	ck_assert_int_eq(append_close(a), 0);
-	ck_assert(has_text("fresh.jsonl", FIRST));
+	ck_assert(testutil_has_text(root, "fresh.jsonl", FIRST));
 	assert_recorded("fresh.jsonl");
 	ck_assert_int_eq(count_markers(), 0);
 }
@@ -1421,15 +1243,15 @@ static void assert_checkpoint(const char *path, uint64_t len,
 	uint64_t got = 0;
 	int fd;
 
-	xattr_of(path, CHECKPOINT_XATTR, text, sizeof(text));
+	testutil_xattr(root, path, CHECKPOINT_XATTR, text, sizeof(text));
 	snprintf(want, sizeof(want), "%" PRIu64, len);
 	ck_assert_str_eq(text, want);
 	format_sum_hex(&sum, hex);
-	xattr_of(path, CHECKPOINT_OF_XATTR, text, sizeof(text));
+	testutil_xattr(root, path, CHECKPOINT_OF_XATTR, text, sizeof(text));
 	snprintf(want, sizeof(want), "%" PRIu64 " %s",
 		 (uint64_t)file->st_ino, hex);
 	ck_assert_str_eq(text, want);
-	fd = handle(path);
+	fd = testutil_handle(root, path);
 	ck_assert_int_eq(store_checkpoint_len(store, fd, &got), 1);
 	ck_assert_uint_eq(got, len);
 	close(fd);
@@ -1446,32 +1268,32 @@ START_TEST(append_open_and_close_keep_checkpoints_of_the_lengths)
 	int fd;
 
 	commit_text(LOG, FIRST);
-	ck_assert_int_eq(count_entries(VERSIONS "/" LOG), -1);
-	st = lstat_rel(LOG);
+	ck_assert_int_eq(testutil_count_entries(root, VERSIONS "/" LOG), -1);
+	st = testutil_lstat(root, LOG);
 	a = open_append(LOG, NULL);
-	ck_assert_int_eq(count_entries(VERSIONS "/" LOG), 1);
-	nth_entry(VERSIONS "/" LOG, 0, cp0);
+	ck_assert_int_eq(testutil_count_entries(root, VERSIONS "/" LOG), 1);
+	testutil_nth_entry(root, VERSIONS "/" LOG, 0, NULL, cp0);
 	assert_checkpoint(cp0, strlen(FIRST), &st, all);
-	ck_assert_uint_eq(lstat_rel(cp0).st_size, 0);
+	ck_assert_uint_eq(testutil_lstat(root, cp0).st_size, 0);
 	w = new_writer(a);
 	put(a, w, "{\"n\":1}\n{\"n\":2}\n");
 	release(a, w);
-	ck_assert_int_eq(count_entries(VERSIONS "/" LOG), 1);
+	ck_assert_int_eq(testutil_count_entries(root, VERSIONS "/" LOG), 1);
 	ck_assert_int_eq(append_close(a), 0);
-	ck_assert_int_eq(count_entries(VERSIONS "/" LOG), 2);
-	nth_entry(VERSIONS "/" LOG, 1, cp1);
+	ck_assert_int_eq(testutil_count_entries(root, VERSIONS "/" LOG), 2);
+	testutil_nth_entry(root, VERSIONS "/" LOG, 1, NULL, cp1);
 	assert_checkpoint(cp1, strlen(all), &st, all);
 	ck_assert_int_eq(journal_lines_with("\"event\":\"version\"",
 					    "checkpoint"),
 			 2);
 	/* Not a checkpoint: the file itself. */
-	fd = handle(LOG);
+	fd = testutil_handle(root, LOG);
 	ck_assert_int_eq(store_checkpoint_len(store, fd, &len), 0);
 	close(fd);
 	/* A session appending nothing keeps no twin of the last one. */
 	a = open_append(LOG, NULL);
 	ck_assert_int_eq(append_close(a), 0);
-	ck_assert_int_eq(count_entries(VERSIONS "/" LOG), 2);
+	ck_assert_int_eq(testutil_count_entries(root, VERSIONS "/" LOG), 2);
 }
 END_TEST
 
@@ -1483,13 +1305,13 @@ START_TEST(store_checkpoint_len_refuses_a_bad_length)
 	uint64_t len;
 	int fd;
 
-	write_file("cp", "", 0);
-	join(path, root, "cp");
+	testutil_write_file(root, "cp", "", 0);
+	testutil_join(path, root, "cp");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		ck_assert_int_eq(lsetxattr(path, CHECKPOINT_XATTR, bad[i],
 					   strlen(bad[i]), 0),
 				 0);
-		fd = handle("cp");
+		fd = testutil_handle(root, "cp");
 		ck_assert_msg(store_checkpoint_len(store, fd, &len) == 0,
 			      "checkpoint length '%s' taken", bad[i]);
 		close(fd);
@@ -1499,25 +1321,16 @@ START_TEST(store_checkpoint_len_refuses_a_bad_length)
 		char big[200];
 
 		memset(big, '1', sizeof(big));
-		join(path, root, "cp");
+		testutil_join(path, root, "cp");
 		ck_assert_int_eq(lsetxattr(path, CHECKPOINT_XATTR, big,
 					   sizeof(big), 0),
 				 0);
-		fd = handle("cp");
+		fd = testutil_handle(root, "cp");
 		ck_assert_int_eq(store_checkpoint_len(store, fd, &len), 0);
 		close(fd);
 	}
 }
 END_TEST
-
-/* The content behind @fd is exactly @text. */
-static bool fd_has_text(int fd, const char *text)
-{
-	char buf[4096];
-	ssize_t n = pread(fd, buf, sizeof(buf), 0);
-
-	return n == (ssize_t)strlen(text) && !memcmp(buf, text, (size_t)n);
-}
 
 START_TEST(store_checkpoint_open_finds_the_file_then_its_version_by_inode)
 {
@@ -1531,49 +1344,49 @@ START_TEST(store_checkpoint_open_finds_the_file_then_its_version_by_inode)
 	int fd, out = -1;
 
 	commit_text(LOG, FIRST);
-	st = lstat_rel(LOG);
+	st = testutil_lstat(root, LOG);
 	a = open_append(LOG, NULL);
 	w = new_writer(a);
 	put(a, w, "{\"n\":1}\n");
 	release(a, w);
 	ck_assert_int_eq(append_close(a), 0);
-	nth_entry(VERSIONS "/" LOG, 1, cp);
+	testutil_nth_entry(root, VERSIONS "/" LOG, 1, NULL, cp);
 
 	/* While the file is that file: the file. */
-	fd = handle(cp);
+	fd = testutil_handle(root, cp);
 	ck_assert_int_eq(store_checkpoint_open(store, fd, &out), 0);
 	ck_assert_int_eq(fstat(out, &got), 0);
 	ck_assert_uint_eq(got.st_ino, st.st_ino);
-	ck_assert(fd_has_text(out, all));
+	ck_assert(testutil_fd_has_text(out, all));
 	close(out);
 
 	/* Replaced, the old inode kept as a version: that version. */
 	now.tv_sec = 946684800;
 	now.tv_nsec = 0;
 	ck_assert_int_eq(version_name(vname, sizeof(vname), &now, LOG, 0), 0);
-	join(vpath, VERSIONS "/" LOG, vname);
-	join(a_path, root, LOG);
-	join(b_path, root, vpath);
+	testutil_join(vpath, VERSIONS "/" LOG, vname);
+	testutil_join(a_path, root, LOG);
+	testutil_join(b_path, root, vpath);
 	ck_assert_msg(link(a_path, b_path) == 0, "cannot link '%s': %s", b_path,
 		      strerror(errno));
-	write_file("other.jsonl", "{\"other\":1}\n", 12);
-	join(b_path, root, "other.jsonl");
+	testutil_write_file(root, "other.jsonl", "{\"other\":1}\n", 12);
+	testutil_join(b_path, root, "other.jsonl");
 	ck_assert_int_eq(rename(b_path, a_path), 0);
 	out = -1;
 	ck_assert_int_eq(store_checkpoint_open(store, fd, &out), 0);
 	ck_assert_int_eq(fstat(out, &got), 0);
 	ck_assert_uint_eq(got.st_ino, st.st_ino);
-	ck_assert(fd_has_text(out, all));
+	ck_assert(testutil_fd_has_text(out, all));
 	close(out);
 
 	/* Gone everywhere. */
-	join(b_path, root, vpath);
+	testutil_join(b_path, root, vpath);
 	ck_assert_int_eq(unlink(b_path), 0);
 	ck_assert_int_eq(store_checkpoint_open(store, fd, &out), -ENOENT);
 	close(fd);
 
 	/* Not a checkpoint at all. */
-	fd = handle(LOG);
+	fd = testutil_handle(root, LOG);
 	ck_assert_int_lt(store_checkpoint_open(store, fd, &out), 0);
 	close(fd);
 }
@@ -1593,7 +1406,7 @@ static void crash_mid_commit(const char *rel, const char *kept,
 	if (pid == 0) {
 		struct append *a = NULL;
 		struct append_writer *w = NULL;
-		int fd = handle(rel);
+		int fd = testutil_handle(root, rel);
 
 		if (append_open(set, fd, &who, NULL, NULL, &a) < 0 ||
 		    append_writer_new(a, &w) < 0)
@@ -1617,15 +1430,15 @@ static void crash_mid_commit(const char *rel, const char *kept,
 static void assert_append_orphan(const char *file, const char *text)
 {
 	char pat[NAME_MAX + 1], path[PATH_MAX];
-	int n = count_entries(ORPHANS), found = 0;
+	int n = testutil_count_entries(root, ORPHANS), found = 0;
 
 	snprintf(pat, sizeof(pat), "*-append-%s", file);
 	for (int i = 0; i < n; i++) {
-		nth_entry(ORPHANS, i, path);
+		testutil_nth_entry(root, ORPHANS, i, NULL, path);
 		if (fnmatch(pat, strrchr(path, '/') + 1, 0))
 			continue;
 		found++;
-		ck_assert(has_text(path, text));
+		ck_assert(testutil_has_text(root, path, text));
 	}
 	ck_assert_msg(found == 1, "%d orphans match '%s'", found, pat);
 }
@@ -1638,12 +1451,13 @@ START_TEST(store_open_cuts_a_torn_append_back_to_its_record)
 
 	commit_text(LOG, FIRST);
 	crash_mid_commit(LOG, kept, torn);
-	ck_assert(has_text(LOG, FIRST "{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n"));
+	ck_assert(testutil_has_text(root, LOG,
+				    FIRST "{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n"));
 	ck_assert_uint_eq(record_of(LOG).size, 16);
 	ck_assert_int_eq(count_markers(), 1);
 
 	ck_assert_int_eq(reopen_store(), 0);
-	ck_assert(has_text(LOG, FIRST "{\"n\":1}\n"));
+	ck_assert(testutil_has_text(root, LOG, FIRST "{\"n\":1}\n"));
 	assert_recorded(LOG);
 	assert_append_orphan(LOG, torn);
 	ck_assert_int_eq(count_markers(), 0);
@@ -1655,7 +1469,7 @@ START_TEST(store_open_cuts_a_torn_append_back_to_its_record)
 	put(a, w, "{\"n\":4}\n");
 	release(a, w);
 	ck_assert_int_eq(append_close(a), 0);
-	ck_assert(has_text(LOG, FIRST "{\"n\":1}\n{\"n\":4}\n"));
+	ck_assert(testutil_has_text(root, LOG, FIRST "{\"n\":1}\n{\"n\":4}\n"));
 	assert_recorded(LOG);
 
 	/* A second recovery finds nothing to do. */
@@ -1669,8 +1483,8 @@ static void make_marker(const char *name, const char *text, size_t len)
 {
 	char path[PATH_MAX];
 
-	join(path, STAGING, name);
-	write_file(path, text, len);
+	testutil_join(path, STAGING, name);
+	testutil_write_file(root, path, text, len);
 }
 
 START_TEST(store_open_cuts_a_file_a_marker_names_by_its_inode)
@@ -1680,15 +1494,15 @@ START_TEST(store_open_cuts_a_file_a_marker_names_by_its_inode)
 	int n;
 
 	/* A nested path, bytes past the record written behind. */
-	make_dir("sub");
+	testutil_make_dir(root, "sub", 0755);
 	commit_text("sub/app.log", "start\n");
 	append_behind("sub/app.log", "torn tail");
-	st = lstat_rel("sub/app.log");
+	st = testutil_lstat(root, "sub/app.log");
 	n = snprintf(text, sizeof(text), "%" PRIu64 "\nsub/app.log",
 		     (uint64_t)st.st_ino);
 	make_marker(APPEND_MARKER_PREFIX "1.1", text, (size_t)n);
 	ck_assert_int_eq(reopen_store(), 0);
-	ck_assert(has_text("sub/app.log", "start\n"));
+	ck_assert(testutil_has_text(root, "sub/app.log", "start\n"));
 	assert_recorded("sub/app.log");
 	assert_append_orphan("app.log", "torn tail");
 	ck_assert_int_eq(count_markers(), 0);
@@ -1703,7 +1517,7 @@ START_TEST(store_open_removes_markers_of_missing_files_and_garbage)
 
 	commit_text(LOG, FIRST);
 	append_behind(LOG, "{\"behind\":1}\n");
-	st = lstat_rel(LOG);
+	st = testutil_lstat(root, LOG);
 	make_marker(APPEND_MARKER_PREFIX "1.1", "123\nmissing.jsonl", 17);
 	make_marker(APPEND_MARKER_PREFIX "1.2", "garbage", 7);
 	make_marker(APPEND_MARKER_PREFIX "1.3", "", 0);
@@ -1718,8 +1532,8 @@ START_TEST(store_open_removes_markers_of_missing_files_and_garbage)
 	ck_assert_int_eq(reopen_store(), 0);
 	ck_assert_int_eq(count_markers(), 0);
 	/* The file changed behind, no marker of its own: left as it is. */
-	ck_assert(has_text(LOG, FIRST "{\"behind\":1}\n"));
-	ck_assert_int_le(count_entries(ORPHANS), 0);
+	ck_assert(testutil_has_text(root, LOG, FIRST "{\"behind\":1}\n"));
+	ck_assert_int_le(testutil_count_entries(root, ORPHANS), 0);
 }
 END_TEST
 
@@ -1729,7 +1543,7 @@ END_TEST
  */
 START_TEST(store_open_removes_a_marker_naming_a_dir)
 {
-	make_dir("logs");
+	testutil_make_dir(root, "logs", 0755);
 	make_marker(APPEND_MARKER_PREFIX "1.1", "7\nlogs", 6);
 	ck_assert_int_eq(reopen_store(), 0);
 	ck_assert_int_eq(count_markers(), 0);
@@ -1782,9 +1596,9 @@ START_TEST(append_rebase_goes_on_at_the_end_of_a_truncated_file)
 	w = new_writer(a);
 	put(a, w, "{\"n\":2}\n{\"n\":");
 	ck_assert_int_eq(append_commit(a, false), 0);
-	ck_assert(has_text(LOG, FIRST "{\"n\":1}\n{\"n\":2}\n"));
+	ck_assert(testutil_has_text(root, LOG, FIRST "{\"n\":1}\n{\"n\":2}\n"));
 	/* A truncate through the mount: committed as a stage. */
-	fd = handle(LOG);
+	fd = testutil_handle(root, LOG);
 	ck_assert_int_eq(stage_begin(store, fd, false, &st), 0);
 	ck_assert_int_eq(stage_truncate(store, st, 8), 0);
 	ck_assert_int_eq(stage_commit(store, st, fd, &who, false, &new_fd,
@@ -1799,10 +1613,10 @@ START_TEST(append_rebase_goes_on_at_the_end_of_a_truncated_file)
 	ck_assert(reads_as(a, w, FIRST "{\"n\":"));
 	put(a, w, "3}\n");
 	ck_assert_int_eq(append_commit(a, false), 0);
-	ck_assert(has_text(LOG, FIRST "{\"n\":3}\n"));
+	ck_assert(testutil_has_text(root, LOG, FIRST "{\"n\":3}\n"));
 	release(a, w);
 	ck_assert_int_eq(append_close(a), 0);
-	ck_assert(has_text(LOG, FIRST "{\"n\":3}\n"));
+	ck_assert(testutil_has_text(root, LOG, FIRST "{\"n\":3}\n"));
 	assert_recorded(LOG);
 	ck_assert_int_eq(count_markers(), 0);
 }
@@ -1810,12 +1624,7 @@ END_TEST
 
 static TCase *add_tcase(Suite *s, const char *name)
 {
-	TCase *tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
-	suite_add_tcase(s, tc);
-	return tc;
+	return testutil_add_tcase(s, name, setup, teardown, 60);
 }
 
 static Suite *append_suite(void)
@@ -1907,21 +1716,5 @@ static Suite *append_suite(void)
 
 int main(void)
 {
-	const char *tmp = getenv("TMPDIR");
-	SRunner *sr;
-	int failed;
-
-	snprintf(base, sizeof(base), "%s/hydrafs-test-append.XXXXXX",
-		 tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(base)) {
-		fprintf(stderr, "cannot make temp dir '%s': %s\n", base,
-			strerror(errno));
-		return 99;
-	}
-	sr = srunner_create(append_suite());
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	remove_tree(base);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testutil_run_in_temp_dir("append", append_suite);
 }

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "core/format.h"
+#include "tests/unit/testutil.h"
 
 #include <check.h>
 #include <errno.h>
@@ -641,11 +642,5 @@ static Suite *format_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(format_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testutil_run(format_suite);
 }

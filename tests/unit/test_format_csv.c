@@ -3,6 +3,7 @@
 
 #include "core/format.h"
 #include "tests/csv_reference.h"
+#include "tests/unit/testutil.h"
 
 #include <check.h>
 #include <csv.h>
@@ -735,11 +736,5 @@ static Suite *format_csv_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(format_csv_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testutil_run(format_csv_suite);
 }

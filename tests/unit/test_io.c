@@ -2,12 +2,12 @@
 #include "config.h"
 
 #include "core/io.h"
+#include "tests/unit/testutil.h"
 
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,11 +18,8 @@
 
 /*
  * Every test gets a fresh backing dir and a dir outside it (the place a
- * symlink or ".." would escape to), both under @base.  main() makes @base and
- * removes it after the run, so a test that fails before its teardown leaves
- * nothing behind.
+ * symlink or ".." would escape to), both in the run's temp dir.
  */
-static char base[PATH_MAX];
 static char root[PATH_MAX];
 static char outside[PATH_MAX];
 static struct io *io;
@@ -38,99 +35,16 @@ static struct io *io;
 			      #expr, ret_);                                  \
 	} while (0)
 
-static void join(char *buf, const char *dir, const char *name)
-{
-	int n = snprintf(buf, PATH_MAX, "%s/%s", dir, name);
-
-	ck_assert(n > 0 && n < PATH_MAX);
-}
-
-static void make_temp_dir(char *buf, const char *what)
-{
-	int n = snprintf(buf, PATH_MAX, "%s/%s.XXXXXX", base, what);
-
-	ck_assert(n > 0 && n < PATH_MAX);
-	ck_assert_msg(mkdtemp(buf), "cannot make temp dir '%s': %s", buf,
-		      strerror(errno));
-}
-
-static int remove_one(const char *path, const struct stat *st, int flag,
-		      struct FTW *ftw)
-{
-	/* Keep going: remove as much as can be removed. */
-	remove(path);
-	return 0;
-}
-
-static void remove_tree(const char *path)
-{
-	if (*path)
-		nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static void setup(void)
 {
-	umask(022);
-	make_temp_dir(root, "backing");
-	make_temp_dir(outside, "outside");
-	ck_assert_int_eq(io_new(root, &io), 0);
+	testutil_backing_init(root, &io);
+	testutil_make_temp_dir(outside, "outside");
 }
 
 static void teardown(void)
 {
-	io_free(io);
-	io = NULL;
-	remove_tree(root);
-	remove_tree(outside);
-}
-
-static void write_file(const char *dir, const char *name, const char *text)
-{
-	char path[PATH_MAX];
-	size_t len = strlen(text);
-	int fd;
-
-	join(path, dir, name);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	ck_assert_msg(fd >= 0, "cannot create '%s': %s", path,
-		      strerror(errno));
-	ck_assert_int_eq(write(fd, text, len), (ssize_t)len);
-	ck_assert_int_eq(close(fd), 0);
-}
-
-static bool has_text(const char *dir, const char *name, const char *text)
-{
-	char path[PATH_MAX], buf[4096];
-	ssize_t n;
-	int fd;
-
-	join(path, dir, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
-	return n == (ssize_t)strlen(text) && !memcmp(buf, text, (size_t)n);
-}
-
-static bool has_entry(const char *dir, const char *name)
-{
-	char path[PATH_MAX];
-	struct stat st;
-
-	join(path, dir, name);
-	return lstat(path, &st) == 0;
-}
-
-static struct stat lstat_in(const char *dir, const char *name)
-{
-	char path[PATH_MAX];
-	struct stat st;
-
-	join(path, dir, name);
-	ck_assert_msg(lstat(path, &st) == 0, "cannot stat '%s': %s", path,
-		      strerror(errno));
-	return st;
+	testutil_backing_release(root, &io);
+	testutil_remove_tree(outside);
 }
 
 static void make_symlink(const char *target, const char *dir,
@@ -138,7 +52,7 @@ static void make_symlink(const char *target, const char *dir,
 {
 	char path[PATH_MAX];
 
-	join(path, dir, name);
+	testutil_join(path, dir, name);
 	ck_assert_msg(symlink(target, path) == 0, "cannot link '%s': %s",
 		      path, strerror(errno));
 }
@@ -158,25 +72,26 @@ static void make_escape_links(void)
 	make_symlink(path, root, "rlink");
 	make_symlink(".", root, "inlink");
 
-	write_file(outside, "file", "secret");
-	join(path, outside, "sub");
+	testutil_write_text(outside, "file", "secret");
+	testutil_join(path, outside, "sub");
 	ck_assert_int_eq(mkdir(path, 0755), 0);
 	make_symlink("file", outside, "olink");
-	write_file(root, "mine", "mine");
+	testutil_write_text(root, "mine", "mine");
 	make_symlink(outside, root, "link");
-	join(path, outside, "file");
+	testutil_join(path, outside, "file");
 	make_symlink(path, root, "flink");
-	join(path, outside, "created");
+	testutil_join(path, outside, "created");
 	make_symlink(path, root, "dangling");
 }
 
 static bool outside_is_untouched(void)
 {
-	struct stat st = lstat_in(outside, "file");
+	struct stat st = testutil_lstat(outside, "file");
 
-	return has_text(outside, "file", "secret") &&
+	return testutil_has_text(outside, "file", "secret") &&
 	       (st.st_mode & 07777) == 0644 && st.st_nlink == 1 &&
-	       has_entry(outside, "sub") && has_entry(outside, "olink");
+	       testutil_has_entry(outside, "sub") &&
+	       testutil_has_entry(outside, "olink");
 }
 
 /* io_new, io_free */
@@ -186,7 +101,7 @@ START_TEST(io_new_fails_with_enoent_on_a_missing_dir)
 	char path[PATH_MAX];
 	struct io *other = io;
 
-	join(path, root, "nosuch");
+	testutil_join(path, root, "nosuch");
 	ck_assert_int_eq(io_new(path, &other), -ENOENT);
 	ck_assert_ptr_eq(other, io);
 }
@@ -197,8 +112,8 @@ START_TEST(io_new_fails_with_enotdir_on_a_file)
 	char path[PATH_MAX];
 	struct io *other = io;
 
-	write_file(root, "file", "x");
-	join(path, root, "file");
+	testutil_write_text(root, "file", "x");
+	testutil_join(path, root, "file");
 	ck_assert_int_eq(io_new(path, &other), -ENOTDIR);
 	ck_assert_ptr_eq(other, io);
 }
@@ -210,9 +125,9 @@ START_TEST(io_new_follows_a_symlink_naming_the_backing_dir)
 	struct io *other = NULL;
 	struct stat st;
 
-	write_file(root, "file", "x");
+	testutil_write_text(root, "file", "x");
 	make_symlink(root, outside, "to-root");
-	join(path, outside, "to-root");
+	testutil_join(path, outside, "to-root");
 	ck_assert_int_eq(io_new(path, &other), 0);
 	ck_assert_ptr_nonnull(other);
 	ck_assert_int_ge(io_rootfd(other), 0);
@@ -244,9 +159,9 @@ START_TEST(io_open_refuses_symlink_in_path)
 	assert_refused(io_open(io, "inlink/mine", O_RDONLY, 0));
 	assert_refused(io_open(io, "inlink/new", O_WRONLY | O_CREAT, 0644));
 	ck_assert(outside_is_untouched());
-	ck_assert(!has_entry(outside, "new"));
-	ck_assert(!has_entry(outside, "sub/new"));
-	ck_assert(!has_entry(root, "new"));
+	ck_assert(!testutil_has_entry(outside, "new"));
+	ck_assert(!testutil_has_entry(outside, "sub/new"));
+	ck_assert(!testutil_has_entry(root, "new"));
 }
 END_TEST
 
@@ -265,8 +180,8 @@ START_TEST(io_open_never_creates_through_a_dangling_symlink)
 {
 	make_escape_links();
 	assert_refused(io_open(io, "dangling", O_WRONLY | O_CREAT, 0644));
-	ck_assert(!has_entry(outside, "created"));
-	ck_assert(S_ISLNK(lstat_in(root, "dangling").st_mode));
+	ck_assert(!testutil_has_entry(outside, "created"));
+	ck_assert(S_ISLNK(testutil_lstat(root, "dangling").st_mode));
 }
 END_TEST
 
@@ -297,14 +212,14 @@ START_TEST(io_namespace_calls_refuse_symlink_in_path)
 	assert_refused(io_mkdir(io, "inlink/x", 0755));
 	assert_refused(io_rename(io, "mine", "inlink/moved", 0));
 	ck_assert(outside_is_untouched());
-	ck_assert(!has_entry(outside, "x"));
-	ck_assert(!has_entry(outside, "p"));
-	ck_assert(!has_entry(outside, "s"));
-	ck_assert(!has_entry(outside, "mine"));
-	ck_assert(!has_entry(root, "stolen"));
-	ck_assert(!has_entry(root, "x"));
-	ck_assert(!has_entry(root, "moved"));
-	ck_assert(has_text(root, "mine", "mine"));
+	ck_assert(!testutil_has_entry(outside, "x"));
+	ck_assert(!testutil_has_entry(outside, "p"));
+	ck_assert(!testutil_has_entry(outside, "s"));
+	ck_assert(!testutil_has_entry(outside, "mine"));
+	ck_assert(!testutil_has_entry(root, "stolen"));
+	ck_assert(!testutil_has_entry(root, "x"));
+	ck_assert(!testutil_has_entry(root, "moved"));
+	ck_assert(testutil_has_text(root, "mine", "mine"));
 }
 END_TEST
 
@@ -317,7 +232,7 @@ START_TEST(io_attribute_calls_refuse_symlink_in_path)
 	char path[PATH_MAX], buf[256];
 
 	make_escape_links();
-	before = lstat_in(outside, "file");
+	before = testutil_lstat(outside, "file");
 	assert_refused(io_chmod(io, "link/file", 0777));
 	assert_refused(io_chown(io, "link/file", 1, 1));
 	assert_refused(io_utimens(io, "link/file", ts));
@@ -336,10 +251,10 @@ START_TEST(io_attribute_calls_refuse_symlink_in_path)
 	/* statvfs names no file of its own: it reports the backing fs. */
 	ck_assert_int_eq(io_statvfs(io, ".", &sv), 0);
 	ck_assert(outside_is_untouched());
-	ck_assert_int_eq(lstat_in(outside, "file").st_mtim.tv_sec,
+	ck_assert_int_eq(testutil_lstat(outside, "file").st_mtim.tv_sec,
 			 before.st_mtim.tv_sec);
-	ck_assert_int_eq(lstat_in(outside, "file").st_uid, before.st_uid);
-	join(path, outside, "file");
+	ck_assert_int_eq(testutil_lstat(outside, "file").st_uid, before.st_uid);
+	testutil_join(path, outside, "file");
 	ck_assert_int_lt(getxattr(path, "user.x", buf, sizeof(buf)), 0);
 }
 END_TEST
@@ -364,7 +279,7 @@ START_TEST(io_readlink_returns_the_target_and_its_length)
 	char target[PATH_MAX], buf[PATH_MAX];
 
 	make_escape_links();
-	join(target, outside, "file");
+	testutil_join(target, outside, "file");
 	ck_assert_int_eq(io_readlink(io, "flink", buf, sizeof(buf)),
 			 (ssize_t)strlen(target));
 	ck_assert_str_eq(buf, target);
@@ -410,9 +325,9 @@ START_TEST(io_dotdot_components_cannot_escape)
 	assert_refused(io_opendir(io, "a/../..", &d));
 	ck_assert_ptr_null(d);
 	ck_assert(outside_is_untouched());
-	ck_assert(!has_entry(outside, "new"));
-	ck_assert(!has_entry(root, "stolen"));
-	ck_assert(has_text(root, "mine", "mine"));
+	ck_assert(!testutil_has_entry(outside, "new"));
+	ck_assert(!testutil_has_entry(root, "stolen"));
+	ck_assert(testutil_has_text(root, "mine", "mine"));
 }
 END_TEST
 
@@ -427,8 +342,8 @@ START_TEST(io_absolute_paths_do_not_reach_outside)
 	 * is inside.
 	 */
 	make_escape_links();
-	join(file, outside, "file");
-	join(made, outside, "made");
+	testutil_join(file, outside, "file");
+	testutil_join(made, outside, "made");
 	ck_assert_int_lt(io_open(io, file, O_RDONLY, 0), 0);
 	ck_assert_int_lt(io_open(io, made, O_WRONLY | O_CREAT, 0644), 0);
 	ck_assert_int_lt(io_lstat(io, file, &st), 0);
@@ -436,7 +351,7 @@ START_TEST(io_absolute_paths_do_not_reach_outside)
 	ck_assert_int_lt(io_mkdir(io, made, 0755), 0);
 	ck_assert_int_lt(io_truncate(io, file, 0), 0);
 	ck_assert(outside_is_untouched());
-	ck_assert(!has_entry(outside, "made"));
+	ck_assert(!testutil_has_entry(outside, "made"));
 }
 END_TEST
 
@@ -537,17 +452,17 @@ START_TEST(io_close_and_io_flush_return_0_on_a_valid_fd)
 	ck_assert_int_eq(io_close(io, fd), 0);
 	ck_assert_int_eq(io_close(io, fd), -EBADF);
 	ck_assert_int_eq(io_flush(io, fd), -EBADF);
-	ck_assert(has_text(root, "f", "abc"));
+	ck_assert(testutil_has_text(root, "f", "abc"));
 }
 END_TEST
 
 START_TEST(io_truncate_sets_the_size_by_path)
 {
-	write_file(root, "f", "hello world");
+	testutil_write_text(root, "f", "hello world");
 	ck_assert_int_eq(io_truncate(io, "f", 5), 0);
-	ck_assert(has_text(root, "f", "hello"));
+	ck_assert(testutil_has_text(root, "f", "hello"));
 	ck_assert_int_eq(io_truncate(io, "f", 100000), 0);
-	ck_assert_int_eq(lstat_in(root, "f").st_size, 100000);
+	ck_assert_int_eq(testutil_lstat(root, "f").st_size, 100000);
 	ck_assert_int_eq(io_mkdir(io, "d", 0755), 0);
 	ck_assert_int_eq(io_truncate(io, "d", 0), -EISDIR);
 	ck_assert_int_eq(io_truncate(io, "nosuch", 0), -ENOENT);
@@ -558,42 +473,42 @@ END_TEST
 
 START_TEST(io_rename_replaces_an_existing_target_by_default)
 {
-	write_file(root, "a", "A");
-	write_file(root, "b", "B");
+	testutil_write_text(root, "a", "A");
+	testutil_write_text(root, "b", "B");
 	ck_assert_int_eq(io_rename(io, "a", "b", 0), 0);
-	ck_assert(!has_entry(root, "a"));
-	ck_assert(has_text(root, "b", "A"));
+	ck_assert(!testutil_has_entry(root, "a"));
+	ck_assert(testutil_has_text(root, "b", "A"));
 	ck_assert_int_eq(io_mkdir(io, "d", 0755), 0);
 	ck_assert_int_eq(io_rename(io, "b", "d/c", 0), 0);
-	ck_assert(has_text(root, "d/c", "A"));
+	ck_assert(testutil_has_text(root, "d/c", "A"));
 	ck_assert_int_eq(io_rename(io, "nosuch", "x", 0), -ENOENT);
 }
 END_TEST
 
 START_TEST(io_rename_noreplace_fails_with_eexist_on_a_target)
 {
-	write_file(root, "a", "A");
-	write_file(root, "b", "B");
+	testutil_write_text(root, "a", "A");
+	testutil_write_text(root, "b", "B");
 	ck_assert_int_eq(io_rename(io, "a", "b", RENAME_NOREPLACE), -EEXIST);
-	ck_assert(has_text(root, "a", "A"));
-	ck_assert(has_text(root, "b", "B"));
+	ck_assert(testutil_has_text(root, "a", "A"));
+	ck_assert(testutil_has_text(root, "b", "B"));
 	ck_assert_int_eq(io_rename(io, "a", "c", RENAME_NOREPLACE), 0);
-	ck_assert(!has_entry(root, "a"));
-	ck_assert(has_text(root, "c", "A"));
+	ck_assert(!testutil_has_entry(root, "a"));
+	ck_assert(testutil_has_text(root, "c", "A"));
 }
 END_TEST
 
 START_TEST(io_rename_exchange_swaps_two_files)
 {
-	write_file(root, "a", "A");
+	testutil_write_text(root, "a", "A");
 	ck_assert_int_eq(io_mkdir(io, "d", 0755), 0);
-	write_file(root, "d/b", "BB");
+	testutil_write_text(root, "d/b", "BB");
 	ck_assert_int_eq(io_rename(io, "a", "d/b", RENAME_EXCHANGE), 0);
-	ck_assert(has_text(root, "a", "BB"));
-	ck_assert(has_text(root, "d/b", "A"));
+	ck_assert(testutil_has_text(root, "a", "BB"));
+	ck_assert(testutil_has_text(root, "d/b", "A"));
 	ck_assert_int_eq(io_rename(io, "a", "nosuch", RENAME_EXCHANGE),
 			 -ENOENT);
-	ck_assert(has_text(root, "a", "BB"));
+	ck_assert(testutil_has_text(root, "a", "BB"));
 }
 END_TEST
 
@@ -601,7 +516,7 @@ START_TEST(io_link_adds_a_name_counted_in_st_nlink)
 {
 	struct stat a, b;
 
-	write_file(root, "a", "A");
+	testutil_write_text(root, "a", "A");
 	ck_assert_int_eq(io_mkdir(io, "d", 0755), 0);
 	ck_assert_int_eq(io_link(io, "a", "b"), 0);
 	ck_assert_int_eq(io_link(io, "a", "d/c"), 0);
@@ -614,7 +529,7 @@ START_TEST(io_link_adds_a_name_counted_in_st_nlink)
 	ck_assert_int_eq(io_unlink(io, "a"), 0);
 	ck_assert_int_eq(io_lstat(io, "b", &b), 0);
 	ck_assert_int_eq(b.st_nlink, 2);
-	ck_assert(has_text(root, "b", "A"));
+	ck_assert(testutil_has_text(root, "b", "A"));
 }
 END_TEST
 
@@ -633,7 +548,7 @@ START_TEST(io_mkdir_and_io_rmdir_refuse_a_non_empty_dir)
 	ck_assert_int_eq(io_rmdir(io, "d/e"), 0);
 	ck_assert_int_eq(io_rmdir(io, "d"), 0);
 	ck_assert_int_eq(io_lstat(io, "d", &st), -ENOENT);
-	write_file(root, "f", "x");
+	testutil_write_text(root, "f", "x");
 	ck_assert_int_eq(io_rmdir(io, "f"), -ENOTDIR);
 	ck_assert_int_eq(io_unlink(io, "f"), 0);
 	ck_assert_int_eq(io_unlink(io, "f"), -ENOENT);
@@ -677,14 +592,14 @@ START_TEST(io_chmod_sets_the_mode_but_not_on_a_symlink)
 {
 	struct stat st;
 
-	write_file(root, "f", "x");
+	testutil_write_text(root, "f", "x");
 	ck_assert_int_eq(io_chmod(io, "f", 0751), 0);
 	ck_assert_int_eq(io_lstat(io, "f", &st), 0);
 	ck_assert_int_eq(st.st_mode & 07777, 0751);
 	ck_assert(S_ISREG(st.st_mode));
 	ck_assert_int_eq(io_symlink(io, "f", "s"), 0);
 	ck_assert_int_eq(io_chmod(io, "s", 0600), -EOPNOTSUPP);
-	ck_assert_int_eq(lstat_in(root, "f").st_mode & 07777, 0751);
+	ck_assert_int_eq(testutil_lstat(root, "f").st_mode & 07777, 0751);
 	ck_assert_int_eq(io_chmod(io, "nosuch", 0600), -ENOENT);
 }
 END_TEST
@@ -697,25 +612,25 @@ START_TEST(io_chown_sets_the_owner_and_minus_1_keeps_an_id)
 	gid_t gid2 = root_user ? 4321 : getegid();
 	struct stat st;
 
-	write_file(root, "f", "x");
+	testutil_write_text(root, "f", "x");
 	ck_assert_int_eq(io_chown(io, "f", uid, gid), 0);
-	st = lstat_in(root, "f");
+	st = testutil_lstat(root, "f");
 	ck_assert_int_eq(st.st_uid, uid);
 	ck_assert_int_eq(st.st_gid, gid);
 	ck_assert_int_eq(io_chown(io, "f", (uid_t)-1, gid2), 0);
-	st = lstat_in(root, "f");
+	st = testutil_lstat(root, "f");
 	ck_assert_int_eq(st.st_uid, uid);
 	ck_assert_int_eq(st.st_gid, gid2);
 	ck_assert_int_eq(io_chown(io, "f", (uid_t)-1, (gid_t)-1), 0);
-	st = lstat_in(root, "f");
+	st = testutil_lstat(root, "f");
 	ck_assert_int_eq(st.st_uid, uid);
 	ck_assert_int_eq(st.st_gid, gid2);
 	if (root_user) {
 		/* A symlink is changed itself, its target is not. */
 		ck_assert_int_eq(io_symlink(io, "f", "s"), 0);
 		ck_assert_int_eq(io_chown(io, "s", 42, 43), 0);
-		ck_assert_int_eq(lstat_in(root, "s").st_uid, 42);
-		ck_assert_int_eq(lstat_in(root, "f").st_uid, uid);
+		ck_assert_int_eq(testutil_lstat(root, "s").st_uid, 42);
+		ck_assert_int_eq(testutil_lstat(root, "f").st_uid, uid);
 	}
 }
 END_TEST
@@ -728,7 +643,7 @@ START_TEST(io_utimens_sets_exact_times)
 						{ 1500000000, 5 } };
 	struct stat st, f;
 
-	write_file(root, "f", "x");
+	testutil_write_text(root, "f", "x");
 	ck_assert_int_eq(io_utimens(io, "f", ts), 0);
 	ck_assert_int_eq(io_lstat(io, "f", &st), 0);
 	ck_assert_int_eq(st.st_atim.tv_sec, ts[0].tv_sec);
@@ -780,7 +695,7 @@ START_TEST(io_xattrs_round_trip_through_set_get_list_remove)
 	ssize_t n;
 	int ret;
 
-	write_file(root, "f", "x");
+	testutil_write_text(root, "f", "x");
 	ret = io_setxattr(io, "f", "user.hydra", "value", 5, 0);
 	if (ret == -ENOTSUP) {
 		fprintf(stderr, "io_xattrs_round_trip_through_set_get_list_"
@@ -852,7 +767,7 @@ static void fill_big_dir(void)
 	int dfd, fd;
 
 	ck_assert_int_eq(io_mkdir(io, "big", 0755), 0);
-	join(path, root, "big");
+	testutil_join(path, root, "big");
 	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	ck_assert_int_ge(dfd, 0);
 	for (int i = 0; i < DIR_FILES; i++) {
@@ -1007,7 +922,7 @@ START_TEST(io_opendir_fails_on_a_file_and_a_missing_dir)
 {
 	struct io_dir *d = NULL;
 
-	write_file(root, "f", "x");
+	testutil_write_text(root, "f", "x");
 	ck_assert_int_eq(io_opendir(io, "f", &d), -ENOTDIR);
 	ck_assert_int_eq(io_opendir(io, "nosuch", &d), -ENOENT);
 	ck_assert_ptr_null(d);
@@ -1041,7 +956,7 @@ START_TEST(io_fault_fails_only_the_nth_call_counted_from_now)
 	ck_assert_int_eq(io_pwrite(io, fd, "4", 1, 2), 1);
 	ck_assert_int_eq(io_pwrite(io, fd, "5", 1, 3), 1);
 	ck_assert_int_eq(io_close(io, fd), 0);
-	ck_assert(has_text(root, "scratch", "1245"));
+	ck_assert(testutil_has_text(root, "scratch", "1245"));
 }
 END_TEST
 
@@ -1058,7 +973,7 @@ START_TEST(io_fault_with_nth_0_fails_every_call_until_cleared)
 	ck_assert_int_eq(io_pwrite(io, fd, "x", 1, 0), 1);
 	ck_assert_int_eq(io_pwrite(io, fd, "y", 1, 1), 1);
 	ck_assert_int_eq(io_close(io, fd), 0);
-	ck_assert(has_text(root, "scratch", "xy"));
+	ck_assert(testutil_has_text(root, "scratch", "xy"));
 }
 END_TEST
 
@@ -1066,22 +981,22 @@ START_TEST(io_faulted_calls_change_nothing)
 {
 	struct stat st;
 
-	write_file(root, "keep", "keep");
+	testutil_write_text(root, "keep", "keep");
 	io_fault_set(io, IO_MKDIR, 1, EROFS);
 	ck_assert_int_eq(io_mkdir(io, "d", 0755), -EROFS);
-	ck_assert(!has_entry(root, "d"));
+	ck_assert(!testutil_has_entry(root, "d"));
 	io_fault_set(io, IO_OPEN, 1, EACCES);
 	ck_assert_int_eq(io_open(io, "new", O_WRONLY | O_CREAT, 0644),
 			 -EACCES);
-	ck_assert(!has_entry(root, "new"));
+	ck_assert(!testutil_has_entry(root, "new"));
 	io_fault_set(io, IO_UNLINK, 1, EBUSY);
 	ck_assert_int_eq(io_unlink(io, "keep"), -EBUSY);
 	io_fault_set(io, IO_RENAME, 1, EIO);
 	ck_assert_int_eq(io_rename(io, "keep", "moved", 0), -EIO);
 	io_fault_set(io, IO_TRUNCATE, 1, EIO);
 	ck_assert_int_eq(io_truncate(io, "keep", 0), -EIO);
-	ck_assert(has_text(root, "keep", "keep"));
-	ck_assert(!has_entry(root, "moved"));
+	ck_assert(testutil_has_text(root, "keep", "keep"));
+	ck_assert(!testutil_has_entry(root, "moved"));
 	io_fault_set(io, IO_STAT, 1, ESTALE);
 	st.st_size = -1;
 	ck_assert_int_eq(io_lstat(io, "keep", &st), -ESTALE);
@@ -1226,12 +1141,7 @@ END_TEST
 
 static TCase *add_tcase(Suite *s, const char *name)
 {
-	TCase *tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 30);
-	suite_add_tcase(s, tc);
-	return tc;
+	return testutil_add_tcase(s, name, setup, teardown, 30);
 }
 
 static Suite *io_suite(void)
@@ -1299,21 +1209,5 @@ static Suite *io_suite(void)
 
 int main(void)
 {
-	const char *tmp = getenv("TMPDIR");
-	SRunner *sr;
-	int failed;
-
-	snprintf(base, sizeof(base), "%s/hydrafs-test-io.XXXXXX",
-		 tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(base)) {
-		fprintf(stderr, "cannot make temp dir '%s': %s\n", base,
-			strerror(errno));
-		return 99;
-	}
-	sr = srunner_create(io_suite());
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	remove_tree(base);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testutil_run_in_temp_dir("io", io_suite);
 }

@@ -2,11 +2,11 @@
 #include "config.h"
 
 #include "core/journal.h"
+#include "tests/unit/testutil.h"
 
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -24,51 +24,18 @@
 #define THREADS 4
 #define PER_THREAD 200
 
-/*
- * Every test gets a fresh dir under @base for its journal; main() makes
- * @base and removes it after the run.
- */
-static char base[PATH_MAX];
+/* Every test gets a fresh dir in the run's temp dir for its journal. */
 static char root[PATH_MAX];
 static struct io *io;
 
-static int remove_one(const char *path, const struct stat *st, int flag,
-		      struct FTW *ftw)
-{
-	/* Keep going: remove as much as can be removed. */
-	remove(path);
-	return 0;
-}
-
-static void remove_tree(const char *path)
-{
-	if (*path)
-		nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static void join(char *buf, const char *dir, const char *name)
-{
-	int n = snprintf(buf, PATH_MAX, "%s/%s", dir, name);
-
-	ck_assert(n > 0 && n < PATH_MAX);
-}
-
 static void setup(void)
 {
-	int n = snprintf(root, sizeof(root), "%s/journal.XXXXXX", base);
-
-	umask(022);
-	ck_assert(n > 0 && n < (int)sizeof(root));
-	ck_assert_msg(mkdtemp(root), "cannot make temp dir '%s': %s", root,
-		      strerror(errno));
-	ck_assert_int_eq(io_new(root, &io), 0);
+	testutil_backing_init(root, &io);
 }
 
 static void teardown(void)
 {
-	io_free(io);
-	io = NULL;
-	remove_tree(root);
+	testutil_backing_release(root, &io);
 }
 
 /*
@@ -251,27 +218,6 @@ static ssize_t format_at(char *buf, size_t size,
 	ck_assert_msg(json_line(buf, (size_t)n, NULL, NULL, 0),
 		      "not one JSON line: '%.*s'", (int)n, buf);
 	return n;
-}
-
-/* The journal's content, NUL-terminated; caller frees. */
-static char *read_journal(size_t *len)
-{
-	char path[PATH_MAX];
-	struct stat st;
-	char *buf;
-	int fd;
-
-	join(path, root, JOURNAL_NAME);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	ck_assert_msg(fd >= 0, "cannot open '%s': %s", path, strerror(errno));
-	ck_assert_int_eq(fstat(fd, &st), 0);
-	buf = malloc((size_t)st.st_size + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_int_eq(read(fd, buf, (size_t)st.st_size), st.st_size);
-	buf[st.st_size] = '\0';
-	close(fd);
-	*len = (size_t)st.st_size;
-	return buf;
 }
 
 /* Checks every line of the journal; returns how many there are. */
@@ -486,7 +432,7 @@ START_TEST(journal_append_writes_lines_in_order)
 		ck_assert_int_eq(journal_append(j, &r), 0);
 	}
 	journal_close(j);
-	buf = read_journal(&len);
+	buf = testutil_read_file(root, JOURNAL_NAME, &len);
 	ck_assert_uint_eq(count_valid_lines(buf, len), 3);
 	p = buf;
 	for (size_t i = 0; i < 3; i++) {
@@ -498,7 +444,7 @@ START_TEST(journal_append_writes_lines_in_order)
 		p = nl + 1;
 	}
 	free(buf);
-	join(path, root, JOURNAL_NAME);
+	testutil_join(path, root, JOURNAL_NAME);
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_uint_eq(st.st_mode & 07777, 0600);
 }
@@ -518,7 +464,7 @@ START_TEST(journal_append_stamps_the_current_utc_time)
 	ck_assert_int_eq(journal_append(j, &full), 0);
 	clock_gettime(CLOCK_REALTIME, &after);
 	journal_close(j);
-	buf = read_journal(&len);
+	buf = testutil_read_file(root, JOURNAL_NAME, &len);
 	ck_assert(json_line(buf, len, "time", when, sizeof(when)));
 	free(buf);
 	rest = strptime(when, "%Y-%m-%dT%H:%M:%S", &tm);
@@ -545,7 +491,7 @@ START_TEST(journal_open_appends_to_an_existing_journal)
 		ck_assert_int_eq(journal_append(j, &r), 0);
 		journal_close(j);
 	}
-	buf = read_journal(&len);
+	buf = testutil_read_file(root, JOURNAL_NAME, &len);
 	ck_assert_uint_eq(count_valid_lines(buf, len), 3);
 	p0 = strstr(buf, "\"pid\":0,");
 	p1 = strstr(buf, "\"pid\":1,");
@@ -619,7 +565,7 @@ START_TEST(journal_appends_from_several_threads_never_interleave)
 		ck_assert_int_eq(w[t].failures, 0);
 	}
 	journal_close(j);
-	buf = read_journal(&len);
+	buf = testutil_read_file(root, JOURNAL_NAME, &len);
 	ck_assert_uint_eq(count_valid_lines(buf, len), THREADS * PER_THREAD);
 	/* Each thread's records are all there, once, in its order. */
 	for (char *p = buf; p < buf + len; lines++) {
@@ -660,7 +606,7 @@ START_TEST(journal_append_returns_an_injected_write_error)
 	io_fault_set(io, IO_WRITE, 0, 0);
 	ck_assert_int_eq(journal_append(j, &full), 0);
 	journal_close(j);
-	buf = read_journal(&len);
+	buf = testutil_read_file(root, JOURNAL_NAME, &len);
 	ck_assert_uint_eq(count_valid_lines(buf, len), 3);
 	free(buf);
 }
@@ -683,7 +629,7 @@ START_TEST(journal_append_refuses_a_huge_record_writing_nothing)
 	ck_assert_int_eq(journal_append(j, &full), 0);
 	journal_close(j);
 	free(path);
-	buf = read_journal(&len);
+	buf = testutil_read_file(root, JOURNAL_NAME, &len);
 	ck_assert_uint_eq(count_valid_lines(buf, len), 1);
 	free(buf);
 }
@@ -728,21 +674,5 @@ static Suite *journal_suite(void)
 
 int main(void)
 {
-	const char *tmp = getenv("TMPDIR");
-	SRunner *sr;
-	int failed;
-
-	snprintf(base, sizeof(base), "%s/hydrafs-test-journal.XXXXXX",
-		 tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(base)) {
-		fprintf(stderr, "cannot make temp dir '%s': %s\n", base,
-			strerror(errno));
-		return 99;
-	}
-	sr = srunner_create(journal_suite());
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	remove_tree(base);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testutil_run_in_temp_dir("journal", journal_suite);
 }

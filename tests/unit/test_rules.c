@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "core/rules.h"
+#include "tests/unit/testutil.h"
 
 #include <check.h>
 #include <errno.h>
@@ -635,11 +636,5 @@ static Suite *rules_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(rules_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testutil_run(rules_suite);
 }

@@ -9,11 +9,11 @@
 #include "core/rules.h"
 #include "core/store.h"
 #include "core/version.h"
+#include "tests/unit/testutil.h"
 
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,119 +24,42 @@
 
 /* A byte string literal and its length, NULs included. */
 #define B(s) s, sizeof(s) - 1
+#define RECOVERED STATE_DIR "/" STATE_RECOVERED
 
 /*
- * Every test gets a fresh backing dir under @base with its versions tree;
- * main() makes @base and removes it after the run.
+ * Every test gets a fresh backing dir in the run's temp dir, with its
+ * versions tree.
  */
-static char base[256];
 static char root[PATH_MAX];
 static struct io *io;
 static int versionsfd = -1;
-
-static void join(char *buf, const char *dir, const char *name)
-{
-	int n = snprintf(buf, PATH_MAX, "%s/%s", dir, name);
-
-	ck_assert(n > 0 && n < PATH_MAX);
-}
-
-static int remove_one(const char *path, const struct stat *st, int flag,
-		      struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
 
 static void setup(void)
 {
 	char path[PATH_MAX];
 
-	snprintf(root, sizeof(root), "%s/backing.XXXXXX", base);
-	ck_assert_ptr_nonnull(mkdtemp(root));
-	join(path, root, STATE_DIR);
+	testutil_backing_init(root, &io);
+	testutil_join(path, root, STATE_DIR);
 	ck_assert_int_eq(mkdir(path, 0711), 0);
-	join(path, root, STATE_DIR "/" STATE_VERSIONS);
+	testutil_join(path, root, STATE_DIR "/" STATE_VERSIONS);
 	ck_assert_int_eq(mkdir(path, 0755), 0);
 	versionsfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	ck_assert_int_ge(versionsfd, 0);
-	ck_assert_int_eq(io_new(root, &io), 0);
 }
 
 static void teardown(void)
 {
 	close(versionsfd);
 	versionsfd = -1;
-	io_free(io);
-	io = NULL;
-	nftw(root, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* Writes @len bytes of @buf to @rel (a path in the backing dir). */
-static void put(const char *rel, const void *buf, size_t len)
-{
-	char path[PATH_MAX];
-	int fd;
-
-	join(path, root, rel);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	ck_assert_msg(fd >= 0, "cannot create '%s': %s", path, strerror(errno));
-	ck_assert_int_eq(write(fd, buf, len), (ssize_t)len);
-	ck_assert_int_eq(close(fd), 0);
-}
-
-static int open_at(const char *rel, int flags)
-{
-	char path[PATH_MAX];
-	int fd;
-
-	join(path, root, rel);
-	fd = open(path, flags | O_CLOEXEC, 0600);
-	ck_assert_msg(fd >= 0, "cannot open '%s': %s", path, strerror(errno));
-	return fd;
-}
-
-/* Gives the file open at @fd the record a commit of its content would. */
-static void record_now(int fd, enum format_kind kind)
-{
-	struct format_check *c;
-	struct format_error err;
-	struct record r = { .format = kind, .state = RECORD_OK, .has_sum = true };
-	char buf[65536], text[RECORD_TEXT_MAX];
-	struct stat st;
-	ssize_t n;
-	size_t len;
-
-	ck_assert_int_eq(format_check_new(kind, &c), 0);
-	n = pread(fd, buf, sizeof(buf), 0);
-	ck_assert_int_ge(n, 0);
-	format_check_feed(c, buf, (size_t)n);
-	format_check_finish(c, &r.sum, &err);
-	format_check_free(c);
-	ck_assert_int_eq(fstat(fd, &st), 0);
-	r.size = (uint64_t)st.st_size;
-	r.mtime_sec = st.st_mtim.tv_sec;
-	r.mtime_nsec = (uint32_t)st.st_mtim.tv_nsec;
-	r.ino = st.st_ino;
-	len = record_format(&r, text);
-	ck_assert_int_eq(fsetxattr(fd, RECORD_XATTR, text, len, 0), 0);
+	testutil_backing_release(root, &io);
 }
 
 /* Overwrites byte @off of @rel with @c, keeping size and mtime: bit rot. */
 static void rot(const char *rel, off_t off, char c)
 {
-	struct timespec ts[2];
-	struct stat st;
-	int fd = open_at(rel, O_RDWR);
+	int fd = testutil_open(root, rel, O_RDWR);
 
-	ck_assert_int_eq(fstat(fd, &st), 0);
-	ck_assert_int_eq(pwrite(fd, &c, 1, off), 1);
-	ts[0] = st.st_atim;
-	ts[1] = st.st_mtim;
-	ck_assert_int_eq(futimens(fd, ts), 0);
+	testutil_rot(fd, off, c);
 	close(fd);
 }
 
@@ -151,31 +74,16 @@ static void put_version(const char *file, const char *name, const void *buf,
 	int fd;
 
 	snprintf(rel, sizeof(rel), "%s/%s", STATE_DIR "/" STATE_VERSIONS, file);
-	join(dir, root, rel);
+	testutil_join(dir, root, rel);
 	mkdir(dir, 0755);
 	snprintf(rel, sizeof(rel), "%s/%s/%s", STATE_DIR "/" STATE_VERSIONS,
 		 file, name);
-	put(rel, buf, len);
+	testutil_write_file(root, rel, buf, len);
 	if (record) {
-		fd = open_at(rel, O_RDONLY);
-		record_now(fd, format_kind_for_name(file));
+		fd = testutil_open(root, rel, O_RDONLY);
+		testutil_record_now(fd, format_kind_for_name(file), RECORD_OK);
 		close(fd);
 	}
-}
-
-/* The whole content of @fd, NUL-terminated; its length in *@len. */
-static char *slurp(int fd, size_t *len)
-{
-	struct stat st;
-	char *buf;
-
-	ck_assert_int_eq(fstat(fd, &st), 0);
-	buf = malloc((size_t)st.st_size + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_int_eq(pread(fd, buf, (size_t)st.st_size, 0), st.st_size);
-	buf[st.st_size] = '\0';
-	*len = (size_t)st.st_size;
-	return buf;
 }
 
 /*
@@ -194,12 +102,12 @@ static int salvage_with(const char *rel, const char *rules_text,
 	if (rules_text)
 		ck_assert_int_eq(rules_parse(rules_text, strlen(rules_text),
 					     &rules, &rerr), 0);
-	fd = open_at(rel, O_RDONLY);
+	fd = testutil_open(root, rel, O_RDONLY);
 	snprintf(out_name, sizeof(out_name), "%s.view", rel);
-	out = open_at(out_name, O_RDWR | O_CREAT | O_TRUNC);
+	out = testutil_open(root, out_name, O_RDWR | O_CREAT | O_TRUNC);
 	salvage_policy(io, fd, rules, rel, &pol);
 	ret = salvage_build(io, versionsfd, rel, fd, &pol, out, st);
-	*view = ret == 0 ? slurp(out, len) : NULL;
+	*view = ret == 0 ? testutil_read_fd(out, len) : NULL;
 	close(out);
 	close(fd);
 	unlink(out_name);
@@ -214,7 +122,7 @@ static void expect_view(const char *rel, const char *content, size_t clen,
 	size_t len;
 	char *view;
 
-	put(rel, content, clen);
+	testutil_write_file(root, rel, content, clen);
 	ck_assert_int_eq(salvage_with(rel, NULL, st, &view, &len), 0);
 	ck_assert_msg(len == wlen && !memcmp(view, want, wlen),
 		      "%s: view '%.*s' (%zu bytes), expected '%.*s'", rel,
@@ -342,7 +250,7 @@ START_TEST(csv_with_a_damaged_header_is_its_last_good_version)
 	char *view;
 
 	/* No version: no view. */
-	put("t.csv", B("id,\"name\n1,a\n2,b\n"));
+	testutil_write_file(root, "t.csv", B("id,\"name\n1,a\n2,b\n"));
 	ck_assert_int_eq(salvage_with("t.csv", NULL, &st, &view, &len),
 			 -ENOENT);
 	ck_assert_ptr_nonnull(strstr(st.why, "header"));
@@ -355,7 +263,7 @@ START_TEST(csv_with_a_damaged_header_is_its_last_good_version)
 	ck_assert_str_eq(st.why, "the header is damaged");
 	free(view);
 	/* A header whose field count changed: no row is valid. */
-	put("t.csv", B("id;name\n1,a\n2,b\n"));
+	testutil_write_file(root, "t.csv", B("id;name\n1,a\n2,b\n"));
 	ck_assert_int_eq(salvage_with("t.csv", NULL, &st, &view, &len), 0);
 	ck_assert_str_eq(view, "id,name\n1,a\n");
 	ck_assert_str_eq(st.why, "no record is valid");
@@ -489,7 +397,7 @@ START_TEST(json_is_its_newest_version_that_verifies)
 	size_t len;
 	char *view;
 
-	put("d.json", B("{\"a\": [1, 2,]}"));
+	testutil_write_file(root, "d.json", B("{\"a\": [1, 2,]}"));
 	put_version("d.json", "2026-01-01T00-00-00.000Z.json", B("{\"a\": 1}\n"),
 		    true);
 	put_version("d.json", "2026-01-02T00-00-00.000Z.json", B("{\"a\": 2}\n"),
@@ -522,7 +430,7 @@ START_TEST(opaque_is_its_newest_version_that_verifies)
 	char *view;
 	int fd;
 
-	put("b.bin", B("\x00\x01" "damaged"));
+	testutil_write_file(root, "b.bin", B("\x00\x01" "damaged"));
 	put_version("b.bin", "2026-01-01T00-00-00.000Z.bin", B("\x00\x01old"),
 		    true);
 	put_version("b.bin", "2026-01-02T00-00-00.000Z.bin", B("\x00\x01newer"),
@@ -531,7 +439,7 @@ START_TEST(opaque_is_its_newest_version_that_verifies)
 	    3, 'E');
 	/* An append checkpoint is not a version of the content. */
 	put_version("b.bin", "2026-01-05T00-00-00.000Z.bin", B(""), false);
-	fd = open_at(cp_path, O_RDONLY);
+	fd = testutil_open(root, cp_path, O_RDONLY);
 	ck_assert_int_eq(fsetxattr(fd, CHECKPOINT_XATTR, "3", 1, 0), 0);
 	close(fd);
 	ck_assert_int_eq(salvage_with("b.bin", NULL, &st, &view, &len), 0);
@@ -548,7 +456,7 @@ START_TEST(no_version_that_verifies_is_no_view)
 	size_t len;
 	char *view;
 
-	put("d.json", B("{"));
+	testutil_write_file(root, "d.json", B("{"));
 	ck_assert_int_eq(salvage_with("d.json", NULL, &st, &view, &len),
 			 -ENOENT);
 	ck_assert_str_eq(st.why, "no version verifies");
@@ -556,7 +464,7 @@ START_TEST(no_version_that_verifies_is_no_view)
 	ck_assert_int_eq(salvage_with("d.json", NULL, &st, &view, &len),
 			 -ENOENT);
 	/* A jsonl without one valid line falls back, and finds none either. */
-	put("l.jsonl", B("{\n[\n"));
+	testutil_write_file(root, "l.jsonl", B("{\n[\n"));
 	ck_assert_int_eq(salvage_with("l.jsonl", NULL, &st, &view, &len),
 			 -ENOENT);
 	ck_assert_str_eq(st.why, "no record is valid, no version verifies");
@@ -571,7 +479,7 @@ START_TEST(rules_choose_last_good_or_off)
 	size_t len;
 	char *view;
 
-	put("t.csv", B("id,name\n1,a\n2;b\n"));
+	testutil_write_file(root, "t.csv", B("id,name\n1,a\n2;b\n"));
 	put_version("t.csv", "2026-01-01T00-00-00.000Z.csv", B("id,name\n9,z\n"),
 		    true);
 	ck_assert_int_eq(salvage_with("t.csv", "[*.csv]\nrecover = last-good\n",
@@ -591,12 +499,12 @@ START_TEST(the_format_is_the_records)
 	int fd;
 
 	/* By its name opaque; its record says csv. */
-	put("x.dat", B("id,name\n1,a\n"));
-	fd = open_at("x.dat", O_RDONLY);
+	testutil_write_file(root, "x.dat", B("id,name\n1,a\n"));
+	fd = testutil_open(root, "x.dat", O_RDONLY);
 	salvage_policy(io, fd, NULL, "x.dat", &pol);
 	ck_assert_int_eq(pol.format, FORMAT_OPAQUE);
 	ck_assert_int_eq(salvage_method(&pol), RULE_RECOVER_LAST_GOOD);
-	record_now(fd, FORMAT_CSV);
+	testutil_record_now(fd, FORMAT_CSV, RECORD_OK);
 	salvage_policy(io, fd, NULL, "x.dat", &pol);
 	ck_assert_int_eq(pol.format, FORMAT_CSV);
 	ck_assert_int_eq(salvage_method(&pol), RULE_RECOVER_SALVAGE);
@@ -624,24 +532,10 @@ static void store_teardown(void)
 /* An O_PATH handle of @rel, checked as an open through the mount would. */
 static int checked(const char *rel, int want)
 {
-	int fd = open_at(rel, O_PATH | O_NOFOLLOW);
+	int fd = testutil_open(root, rel, O_PATH | O_NOFOLLOW);
 
 	ck_assert_int_eq(store_check(store, fd, NULL), want);
 	return fd;
-}
-
-static int count_entries(const char *dir)
-{
-	char cmd[PATH_MAX + 64];
-	int n = -2;
-	FILE *p;
-
-	snprintf(cmd, sizeof(cmd), "ls -a '%s/%s' | wc -l", root, dir);
-	p = popen(cmd, "r");
-	ck_assert_ptr_nonnull(p);
-	ck_assert_int_eq(fscanf(p, "%d", &n), 1);
-	pclose(p);
-	return n - 2;
 }
 
 START_TEST(a_damaged_file_has_a_cached_view)
@@ -651,10 +545,10 @@ START_TEST(a_damaged_file_has_a_cached_view)
 	char *view;
 	int fd, vfd;
 
-	put("t.csv", B("id,name\n1,a\n2;b\n3,c\n"));
+	testutil_write_file(root, "t.csv", B("id,name\n1,a\n2;b\n3,c\n"));
 	fd = checked("t.csv", 1);
 	ck_assert_int_eq(store_recovered_view(store, fd, &vfd, &vst), 1);
-	view = slurp(vfd, &len);
+	view = testutil_read_fd(vfd, &len);
 	ck_assert_str_eq(view, "id,name\n1,a\n3,c\n");
 	ck_assert_int_eq(vst.st_size, 16);
 	ck_assert_int_eq(fcntl(vfd, F_GETFL) & O_ACCMODE, O_RDONLY);
@@ -664,21 +558,21 @@ START_TEST(a_damaged_file_has_a_cached_view)
 	ck_assert_int_eq(store_recovered_view(store, fd, &vfd, &again), 1);
 	ck_assert_uint_eq(again.st_ino, vst.st_ino);
 	close(vfd);
-	ck_assert_int_eq(count_entries(STATE_DIR "/" STATE_RECOVERED), 1);
+	ck_assert_int_eq(testutil_count_entries(root, RECOVERED), 1);
 	close(fd);
 
 	/* Damaged again, differently: a new view; the old one goes. */
-	put("t.csv", B("id,name\n1,a\n2,b\n3;c\n"));
+	testutil_write_file(root, "t.csv", B("id,name\n1,a\n2,b\n3;c\n"));
 	fd = checked("t.csv", 1);
 	ck_assert_int_eq(store_recovered_view(store, fd, &vfd, &again), 1);
-	view = slurp(vfd, &len);
+	view = testutil_read_fd(vfd, &len);
 	ck_assert_str_eq(view, "id,name\n1,a\n2,b\n");
 	free(view);
 	close(vfd);
-	ck_assert_int_eq(count_entries(STATE_DIR "/" STATE_RECOVERED), 1);
+	ck_assert_int_eq(testutil_count_entries(root, RECOVERED), 1);
 	ck_assert_int_eq(fstatat(fd, "", &vst, AT_EMPTY_PATH), 0);
 	store_recovered_forget(store, &vst);
-	ck_assert_int_eq(count_entries(STATE_DIR "/" STATE_RECOVERED), 0);
+	ck_assert_int_eq(testutil_count_entries(root, RECOVERED), 0);
 	close(fd);
 }
 END_TEST
@@ -688,19 +582,19 @@ START_TEST(a_file_not_damaged_or_not_recovered_has_no_view)
 	struct stat vst;
 	int fd, vfd = -7;
 
-	put("ok.csv", B("id,name\n1,a\n"));
+	testutil_write_file(root, "ok.csv", B("id,name\n1,a\n"));
 	fd = checked("ok.csv", 0);
 	ck_assert_int_eq(store_recovered_view(store, fd, &vfd, &vst), 0);
 	ck_assert_int_eq(vfd, -7);
 	close(fd);
 	/* Flagged for another state of the file: not damaged now. */
-	put("t.csv", B("id,name\n1;a\n"));
+	testutil_write_file(root, "t.csv", B("id,name\n1;a\n"));
 	fd = checked("t.csv", 1);
-	put("t.csv", B("id,name\n1;a\n2,b\n"));
+	testutil_write_file(root, "t.csv", B("id,name\n1;a\n2,b\n"));
 	ck_assert_int_eq(store_recovered_view(store, fd, &vfd, &vst), 0);
 	close(fd);
 	/* Damaged, nothing to salvage, no version. */
-	put("n.jsonl", B("{\n"));
+	testutil_write_file(root, "n.jsonl", B("{\n"));
 	fd = checked("n.jsonl", 1);
 	ck_assert_int_eq(store_recovered_view(store, fd, &vfd, &vst), -ENOENT);
 	close(fd);
@@ -718,7 +612,7 @@ START_TEST(recover_off_has_no_view)
 
 	ck_assert_int_eq(rules_parse(text, strlen(text), &rules, &err), 0);
 	store_set_rules(store, rules);
-	put("t.csv", B("id,name\n1;a\n"));
+	testutil_write_file(root, "t.csv", B("id,name\n1;a\n"));
 	fd = checked("t.csv", 1);
 	ck_assert_int_eq(store_recovered_view(store, fd, &vfd, &vst), 0);
 	close(fd);
@@ -733,17 +627,18 @@ START_TEST(a_last_good_view_is_the_version_itself)
 	struct stat vst, ver;
 	int fd, vfd;
 
-	put("d.json", B("{\"a\": ]"));
+	testutil_write_file(root, "d.json", B("{\"a\": ]"));
 	put_version("d.json", "2026-01-01T00-00-00.000Z.json", B("{\"a\": 1}"),
 		    true);
 	fd = checked("d.json", 1);
 	ck_assert_int_eq(store_recovered_view(store, fd, &vfd, &vst), 1);
-	join(vpath, root,
-	     STATE_DIR "/" STATE_VERSIONS "/d.json/2026-01-01T00-00-00.000Z.json");
+	testutil_join(vpath, root,
+		      STATE_DIR "/" STATE_VERSIONS
+		      "/d.json/2026-01-01T00-00-00.000Z.json");
 	ck_assert_int_eq(stat(vpath, &ver), 0);
 	ck_assert_uint_eq(vst.st_ino, ver.st_ino);
 	close(vfd);
-	ck_assert_int_eq(count_entries(STATE_DIR "/" STATE_RECOVERED), 1);
+	ck_assert_int_eq(testutil_count_entries(root, RECOVERED), 1);
 	ck_assert_int_eq(store_recovered_view(store, fd, &vfd, &vst), 1);
 	ck_assert_uint_eq(vst.st_ino, ver.st_ino);
 	close(vfd);
@@ -790,21 +685,5 @@ static Suite *salvage_suite(void)
 
 int main(void)
 {
-	const char *tmp = getenv("TMPDIR");
-	SRunner *sr;
-	int failed;
-
-	snprintf(base, sizeof(base), "%s/hydrafs-test-salvage.XXXXXX",
-		 tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(base)) {
-		fprintf(stderr, "cannot make temp dir '%s': %s\n", base,
-			strerror(errno));
-		return 99;
-	}
-	sr = srunner_create(salvage_suite());
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	nftw(base, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testutil_run_in_temp_dir("salvage", salvage_suite);
 }

@@ -2,73 +2,36 @@
 #include "config.h"
 
 #include "core/verify.h"
+#include "tests/unit/testutil.h"
 
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
-static char dir[] = "/tmp/hydrafs-verify.XXXXXX";
+/* Every test gets a fresh backing dir in the run's temp dir. */
+static char dir[PATH_MAX];
 static struct io *io;
 
 static void setup(void)
 {
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	ck_assert_int_eq(io_new(dir, &io), 0);
+	testutil_backing_init(dir, &io);
 }
 
 static void teardown(void)
 {
-	char cmd[128];
-
-	io_free(io);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
-	strcpy(dir, "/tmp/hydrafs-verify.XXXXXX");
+	testutil_backing_release(dir, &io);
 }
 
 /* Writes @text to @name; returns an fd open for reading and writing. */
 static int put(const char *name, const char *text)
 {
-	char path[256];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	return fd;
-}
-
-/* Gives the file behind @fd the record a commit of its content would. */
-static void record_now(int fd, enum format_kind kind, enum record_state state)
-{
-	struct format_check *c;
-	struct format_error err;
-	struct record r = { .format = kind, .state = state, .has_sum = true };
-	char buf[4096], text[RECORD_TEXT_MAX];
-	struct stat st;
-	ssize_t n;
-	size_t len;
-
-	ck_assert_int_eq(format_check_new(kind, &c), 0);
-	n = pread(fd, buf, sizeof(buf), 0);
-	ck_assert_int_ge(n, 0);
-	format_check_feed(c, buf, (size_t)n);
-	format_check_finish(c, &r.sum, &err);
-	format_check_free(c);
-	ck_assert_int_eq(fstat(fd, &st), 0);
-	r.size = (uint64_t)st.st_size;
-	r.mtime_sec = st.st_mtim.tv_sec;
-	r.mtime_nsec = (uint32_t)st.st_mtim.tv_nsec;
-	r.ino = st.st_ino;
-	len = record_format(&r, text);
-	ck_assert_int_eq(fsetxattr(fd, RECORD_XATTR, text, len, 0), 0);
+	testutil_write_text(dir, name, text);
+	return testutil_open(dir, name, O_RDWR);
 }
 
 static struct verify_result check(int fd, enum format_kind kind)
@@ -79,19 +42,6 @@ static struct verify_result check(int fd, enum format_kind kind)
 	ck_assert_int_eq(fstat(fd, &st), 0);
 	ck_assert_int_eq(verify_fd(io, fd, &st, kind, NULL, NULL, &r), 0);
 	return r;
-}
-
-/* Overwrites byte @off with @c and puts the mtime back: bit rot. */
-static void rot(int fd, off_t off, char c)
-{
-	struct stat st;
-	struct timespec ts[2];
-
-	ck_assert_int_eq(fstat(fd, &st), 0);
-	ck_assert_int_eq(pwrite(fd, &c, 1, off), 1);
-	ts[0] = st.st_atim;
-	ts[1] = st.st_mtim;
-	ck_assert_int_eq(futimens(fd, ts), 0);
 }
 
 START_TEST(a_file_without_a_record_is_unrecorded_or_damaged)
@@ -122,7 +72,7 @@ START_TEST(a_recorded_file_verifies_and_its_format_is_the_records)
 	int fd = put("x.dat", "a,b\n1,2\n");
 	struct verify_result r;
 
-	record_now(fd, FORMAT_CSV, RECORD_OK);
+	testutil_record_now(fd, FORMAT_CSV, RECORD_OK);
 	/* The record says csv: the default given is not used. */
 	r = check(fd, FORMAT_JSON);
 	ck_assert_int_eq(r.state, VERIFY_OK);
@@ -139,8 +89,8 @@ START_TEST(bit_rot_that_keeps_size_and_mtime_is_damage)
 	int fd = put("t.txt", "hello world\n");
 	struct verify_result r;
 
-	record_now(fd, FORMAT_TEXT, RECORD_OK);
-	rot(fd, 3, 'L');
+	testutil_record_now(fd, FORMAT_TEXT, RECORD_OK);
+	testutil_rot(fd, 3, 'L');
 	r = check(fd, FORMAT_TEXT);
 	ck_assert_int_eq(r.state, VERIFY_DAMAGED);
 	ck_assert_ptr_nonnull(strstr(r.why, "checksum"));
@@ -153,7 +103,7 @@ START_TEST(a_change_behind_the_mount_is_changed_when_valid_damaged_when_not)
 	int fd = put("c.json", "[1]\n");
 	struct verify_result r;
 
-	record_now(fd, FORMAT_JSON, RECORD_OK);
+	testutil_record_now(fd, FORMAT_JSON, RECORD_OK);
 	ck_assert_int_eq(pwrite(fd, "[2, 3]\n", 7, 0), 7);
 	r = check(fd, FORMAT_JSON);
 	ck_assert_int_eq(r.state, VERIFY_CHANGED);
@@ -169,9 +119,9 @@ START_TEST(content_committed_invalid_by_a_rule_is_checked_by_its_sum)
 {
 	int fd = put("i.json", "{oops}\n");
 
-	record_now(fd, FORMAT_JSON, RECORD_INVALID);
+	testutil_record_now(fd, FORMAT_JSON, RECORD_INVALID);
 	ck_assert_int_eq(check(fd, FORMAT_JSON).state, VERIFY_OK);
-	rot(fd, 1, 'O');
+	testutil_rot(fd, 1, 'O');
 	ck_assert_int_eq(check(fd, FORMAT_JSON).state, VERIFY_DAMAGED);
 	close(fd);
 }
@@ -216,11 +166,5 @@ static Suite *verify_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(verify_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testutil_run_in_temp_dir("verify", verify_suite);
 }

@@ -2,11 +2,11 @@
 #include "config.h"
 
 #include "core/version.h"
+#include "tests/unit/testutil.h"
 
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* 2026-11-23T11:05:09Z, the example of version.h. */
@@ -312,11 +312,5 @@ static Suite *version_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(version_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testutil_run(version_suite);
 }
