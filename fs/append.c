@@ -26,8 +26,9 @@
 
 static struct hydrafs *hydrafs_of_inode(struct fs_inode *inode)
 {
-	return (struct hydrafs *)((char *)inode->table -
-				  offsetof(struct hydrafs, inodes));
+	/* The table is a member of the struct hydrafs: its address is aligned. */
+	return (struct hydrafs *)(void *)((char *)inode->table -
+					  offsetof(struct hydrafs, inodes));
 }
 
 static void on_commit(void *arg, uint64_t old_len, uint64_t new_len,
