@@ -39,6 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuse_opt_free_args(&args);
 	free(o.backing);
 	free(o.rules);
+	free(o.commit_interval);
 	free(o.mountpoint);
 	free(copy);
 	return 0;
