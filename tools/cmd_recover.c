@@ -23,7 +23,6 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #define BUF_SIZE (1024 * 1024)
@@ -170,79 +169,6 @@ static int temp_file(void)
 	return fd;
 }
 
-/*
- * Copies the view at @view into @dst (open for writing), hashing it, then
- * fsync()s and close()s @dst, which is where hydrafs says no.  0 or -errno
- * (*@stage says which step failed).
- */
-static int copy_view(int view, int dst, struct outcome *out,
-		     const char **stage)
-{
-	struct format_check *c = NULL;
-	struct format_error err;
-	char *buf = malloc(BUF_SIZE);
-	ssize_t n = 0, w;
-	int ret = -ENOMEM;
-
-	*stage = "copy";
-	if (!buf || format_check_new(FORMAT_OPAQUE, &c) < 0)
-		goto out_close;
-	out->size = 0;
-	*stage = "write";
-	while ((n = pread(view, buf, BUF_SIZE, (off_t)out->size)) > 0) {
-		for (ssize_t off = 0; off < n; off += w) {
-			w = write(dst, buf + off, (size_t)(n - off));
-			if (w < 0)
-				goto out_errno;
-		}
-		format_check_feed(c, buf, (size_t)n);
-		out->size += (uint64_t)n;
-	}
-	if (n < 0)
-		goto out_errno;
-	format_check_finish(c, &out->sum, &err);
-	*stage = "fsync";
-	if (fsync(dst) < 0)
-		goto out_errno;
-	*stage = "close";
-	ret = close(dst) < 0 ? -errno : 0;
-	dst = -1;
-	goto out_close;
-out_errno:
-	ret = -errno;
-out_close:
-	if (dst >= 0)
-		close(dst);
-	format_check_free(c);
-	free(buf);
-	return ret;
-}
-
-/* Where --to writes: PATH, or PATH/<name of FILE> when PATH is a dir. */
-static char *destination(const char *to, const char *rel)
-{
-	const char *base = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
-	struct stat st;
-
-	if (stat(to, &st) == 0 && S_ISDIR(st.st_mode))
-		return target_join(to, base);
-	return strdup(to);
-}
-
-/* Says why hydrafs refused @dest, from its user.hydrafs.rejected. */
-static void explain_refusal(const char *dest)
-{
-	char why[1024];
-	ssize_t n = getxattr(dest, REJECTED_XATTR, why, sizeof(why) - 1);
-
-	if (n > 0) {
-		why[n] = '\0';
-		fprintf(stderr, "hydractl: hydrafs refused the view: %s\n", why);
-	} else {
-		fprintf(stderr, "hydractl: hydrafs refused the view (see the journal)\n");
-	}
-}
-
 /* Writes the view to out->dest (a path: --to, or FILE through the mount). */
 static int write_path(int view, bool create, mode_t mode, struct outcome *out)
 {
@@ -256,10 +182,9 @@ static int write_path(int view, bool create, mode_t mode, struct outcome *out)
 			out->dest, strerror(errno));
 		return EXIT_FAILURE_OP;
 	}
-	ret = copy_view(view, dst, out, &stage);
-	if (ret == -EIO && !create &&
-	    (!strcmp(stage, "fsync") || !strcmp(stage, "close"))) {
-		explain_refusal(out->dest);
+	ret = copy_commit(view, dst, &out->sum, &out->size, &stage);
+	if (!create && copy_refused(ret, stage)) {
+		copy_explain_refusal(out->dest, "view");
 		return EXIT_FOUND;
 	}
 	if (ret < 0) {
@@ -361,7 +286,7 @@ static int commit_offline(const struct target *t, struct source *src,
 		rc = EXIT_OK;
 	} else if (ret == 1) {
 		stage = NULL;
-		explain_refusal(out->dest);
+		copy_explain_refusal(out->dest, "view");
 		rc = EXIT_FOUND;
 	} else if (ret != -EPERM) {
 		fprintf(stderr, "hydractl: cannot commit the view of '%s': %s\n",
@@ -562,7 +487,7 @@ static int run(const struct recover *o, const struct target *t,
 			print_json(&out, false);
 		goto out_release;
 	}
-	out.dest = o->to ? destination(o->to, t->rel)
+	out.dest = o->to ? copy_destination(o->to, t->rel)
 			 : target_join(t->root, t->rel);
 	if (!out.dest)
 		rc = EXIT_FAILURE_OP;

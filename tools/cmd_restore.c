@@ -15,10 +15,8 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
-#define BUF_SIZE (1024 * 1024)
 
 static void usage(FILE *out)
 {
@@ -85,70 +83,6 @@ static long pick(const struct restore *o, const struct vlist_entry *v,
 	return best;
 }
 
-/*
- * Copies @src's content into @dst (open for writing), hashing it; then
- * fsync()s and close()s @dst, which is where hydrafs says no.  0 or -errno
- * (*@stage says which step failed).
- */
-static int copy(int src, int dst, struct format_sum *sum, uint64_t *size,
-		const char **stage)
-{
-	struct format_check *c;
-	struct format_error err;
-	char *buf = malloc(BUF_SIZE);
-	ssize_t n = 0;
-	int ret;
-
-	ret = format_check_new(FORMAT_OPAQUE, &c);
-	if (ret < 0 || !buf) {
-		free(buf);
-		format_check_free(c);
-		close(dst);
-		*stage = "copy";
-		return ret < 0 ? ret : -ENOMEM;
-	}
-	*size = 0;
-	*stage = "read";
-	while ((n = read(src, buf, BUF_SIZE)) > 0) {
-		*stage = "write";
-		for (ssize_t off = 0, w; off < n; off += w) {
-			w = write(dst, buf + off, (size_t)(n - off));
-			if (w < 0)
-				goto out_err;
-		}
-		format_check_feed(c, buf, (size_t)n);
-		*size += (uint64_t)n;
-		*stage = "read";
-	}
-	if (n < 0)
-		goto out_err;
-	format_check_finish(c, sum, &err);
-	*stage = "fsync";
-	if (fsync(dst) < 0)
-		goto out_err;
-	free(buf);
-	format_check_free(c);
-	*stage = "close";
-	return close(dst) < 0 ? -errno : 0;
-out_err:
-	ret = -errno;
-	free(buf);
-	format_check_free(c);
-	close(dst);
-	return ret;
-}
-
-/* Where --to writes: PATH, or PATH/<name of FILE> when PATH is a dir. */
-static char *destination(const char *to, const char *rel)
-{
-	const char *base = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
-	struct stat st;
-
-	if (stat(to, &st) == 0 && S_ISDIR(st.st_mode))
-		return target_join(to, base);
-	return strdup(to);
-}
-
 static void print_result(const struct restore *o, const char *file,
 			 const char *dest, const struct vlist_entry *e,
 			 uint64_t size, const struct format_sum *sum)
@@ -176,20 +110,6 @@ static void print_result(const struct restore *o, const char *file,
 	       hex);
 }
 
-/* Says why hydrafs refused @dest, from its user.hydrafs.rejected. */
-static void explain_refusal(const char *dest)
-{
-	char why[1024];
-	ssize_t n = getxattr(dest, REJECTED_XATTR, why, sizeof(why) - 1);
-
-	if (n > 0) {
-		why[n] = '\0';
-		fprintf(stderr, "hydractl: hydrafs refused the content: %s\n", why);
-	} else {
-		fprintf(stderr, "hydractl: hydrafs refused the content (see the journal)\n");
-	}
-}
-
 static int run(const struct restore *o, const struct target *t,
 	       const char *file)
 {
@@ -212,7 +132,7 @@ static int run(const struct restore *o, const struct target *t,
 		free(vdir);
 		return EXIT_FAILURE_OP;
 	}
-	dest = o->to ? destination(o->to, t->rel) : target_join(t->root, t->rel);
+	dest = o->to ? copy_destination(o->to, t->rel) : target_join(t->root, t->rel);
 	i = pick(o, v, n, file);
 	if (i < 0 || !dest)
 		goto out_free;
@@ -236,10 +156,10 @@ static int run(const struct restore *o, const struct target *t,
 		close(src);
 		goto out_free;
 	}
-	ret = copy(src, dst, &sum, &size, &stage);
+	ret = copy_commit(src, dst, &sum, &size, &stage);
 	close(src);
-	if (ret == -EIO && (!strcmp(stage, "fsync") || !strcmp(stage, "close"))) {
-		explain_refusal(dest);
+	if (copy_refused(ret, stage)) {
+		copy_explain_refusal(dest, "content");
 		rc = EXIT_FOUND;
 	} else if (ret < 0) {
 		fprintf(stderr, "hydractl: cannot %s '%s': %s\n", stage,

@@ -122,6 +122,21 @@ void out_size(uint64_t bytes, char *buf);
 /* Prints the one-line --help hint for @cmd and returns EXIT_USAGE. */
 int out_usage_error(const char *cmd);
 
+/*
+ * copy.c: writes all of @src (read from offset 0) into @dst, hashing it
+ * (*@sum, *@size), then fsync and close @dst (always closed): through a
+ * mount, hydrafs commits at that close.  0 or -errno, *@stage naming the
+ * step that failed ("copy", "read", "write", "fsync", "close").
+ */
+int copy_commit(int src, int dst, struct format_sum *sum, uint64_t *size,
+		const char **stage);
+/* Whether a failure of copy_commit() is hydrafs refusing the content. */
+bool copy_refused(int ret, const char *stage);
+/* Where --to writes: PATH, or PATH/<name of FILE> when PATH is a dir. */
+char *copy_destination(const char *to, const char *rel);
+/* Says why hydrafs refused @dest (@what: "content", "view"). */
+void copy_explain_refusal(const char *dest, const char *what);
+
 int cmd_verify(int argc, char *argv[]);
 int cmd_versions(int argc, char *argv[]);
 int cmd_restore(int argc, char *argv[]);
