@@ -129,38 +129,50 @@ static void text_scan_to(struct salvage *s, uint64_t to)
 	s->scanned = to;
 }
 
-/* Writes bytes [@from, @to) of the source to the view, from buf or read again. */
-static int copy_out(struct salvage *s, uint64_t from, uint64_t to)
+/*
+ * The source's bytes from @from (before @to): in the chunk being scanned,
+ * else read again; *@p points at them.  Their count, or -errno (-ESTALE:
+ * the file is shorter than it was).
+ */
+static ssize_t source_at(struct salvage *s, uint64_t from, uint64_t to,
+			 const unsigned char **p)
 {
 	uint64_t chunk_end = s->chunk_off + s->chunk_len;
-	const unsigned char *p;
-	ssize_t n, w;
 	size_t len;
+	ssize_t n;
+
+	if (s->chunk_len && from >= s->chunk_off && from < chunk_end) {
+		*p = s->buf + (from - s->chunk_off);
+		return (ssize_t)((to < chunk_end ? to : chunk_end) - from);
+	}
+	len = to - from < CHUNK ? (size_t)(to - from) : CHUNK;
+	n = io_pread(s->io, s->src, s->copy, len, (off_t)from);
+	if (n <= 0)
+		return n < 0 ? n : -ESTALE;
+	*p = s->copy;
+	return n;
+}
+
+/* Writes bytes [@from, @to) of the source to the view. */
+static int copy_out(struct salvage *s, uint64_t from, uint64_t to)
+{
+	const unsigned char *p;
+	ssize_t len, w;
 
 	while (from < to) {
-		if (s->chunk_len && from >= s->chunk_off && from < chunk_end) {
-			p = s->buf + (from - s->chunk_off);
-			len = (size_t)((to < chunk_end ? to : chunk_end) - from);
-		} else {
-			len = to - from < CHUNK ? (size_t)(to - from) : CHUNK;
-			n = io_pread(s->io, s->src, s->copy, len, (off_t)from);
-			if (n < 0)
-				return (int)n;
-			if (n == 0)
-				return -ESTALE;
-			p = s->copy;
-			len = (size_t)n;
-		}
-		for (size_t done = 0; done < len; done += (size_t)w) {
-			w = io_pwrite(s->io, s->out, p + done, len - done,
-				      (off_t)(s->out_off + done));
+		len = source_at(s, from, to, &p);
+		if (len < 0)
+			return (int)len;
+		for (ssize_t done = 0; done < len; done += w) {
+			w = io_pwrite(s->io, s->out, p + done, (size_t)(len - done),
+				      (off_t)(s->out_off + (uint64_t)done));
 			if (w < 0)
 				return (int)w;
 			if (w == 0)
 				return -EIO;
 		}
-		s->out_off += len;
-		from += len;
+		s->out_off += (uint64_t)len;
+		from += (uint64_t)len;
 	}
 	return 0;
 }
@@ -177,27 +189,17 @@ static int flush_run(struct salvage *s)
 /* The offset just after the first '\n' in [@from, @to) of the source, or 0. */
 static int64_t first_line_end(struct salvage *s, uint64_t from, uint64_t to)
 {
-	uint64_t chunk_end = s->chunk_off + s->chunk_len;
 	const unsigned char *p, *nl;
-	size_t len;
-	ssize_t n;
+	ssize_t len;
 
 	while (from < to) {
-		if (s->chunk_len && from >= s->chunk_off && from < chunk_end) {
-			p = s->buf + (from - s->chunk_off);
-			len = (size_t)((to < chunk_end ? to : chunk_end) - from);
-		} else {
-			len = to - from < CHUNK ? (size_t)(to - from) : CHUNK;
-			n = io_pread(s->io, s->src, s->copy, len, (off_t)from);
-			if (n <= 0)
-				return n < 0 ? n : -ESTALE;
-			p = s->copy;
-			len = (size_t)n;
-		}
-		nl = memchr(p, '\n', len);
+		len = source_at(s, from, to, &p);
+		if (len < 0)
+			return len;
+		nl = memchr(p, '\n', (size_t)len);
 		if (nl)
 			return (int64_t)(from + (uint64_t)(nl - p) + 1);
-		from += len;
+		from += (uint64_t)len;
 	}
 	return 0;
 }
