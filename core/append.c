@@ -1331,8 +1331,13 @@ ssize_t append_read(struct append *a, const struct append_writer *w,
 	if (o < total) {
 		if (size > total - o)
 			size = (size_t)(total - o);
+		uint64_t shared = a->committed + a->qlen;
+		ssize_t want = o >= shared ? 0
+			       : (ssize_t)(shared - o < size ? shared - o : size);
+
 		n = read_content(a, buf, size, o);
-		if (n >= 0 && w && w->a == a) {
+		/* The writer's own bytes follow only a whole read of the rest. */
+		if (n == want && w && w->a == a) {
 			copy_part(buf, size, o, w->buf, a->committed + a->qlen,
 				  w->len);
 			n = (ssize_t)size;
