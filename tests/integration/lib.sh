@@ -173,13 +173,13 @@ require_fuse()
 	fi
 }
 
-# shellcheck disable=SC2120 # OPTS is optional
-# mount_fs [OPTS]: mounts $BACKING on $MNT and waits (10 s at most) until the
-# mount is live.
-mount_fs()
+# try_mount [OPTS]: mounts $BACKING on $MNT and waits (10 s at most) until
+# the mount is live; returns 1 (the daemon's log in $T/daemon.log) when the
+# daemon exits before that.
+try_mount()
 {
-	local opts=${1:-} i
-	[ -z "$MOUNTED" ] || hard_error "mount_fs: $MNT is already mounted"
+	local opts=${1:-} i rc=0
+	[ -z "$MOUNTED" ] || hard_error "try_mount: $MNT is already mounted"
 	require_fuse
 	daemon_argv "$BACKING" "$MNT" "$opts"
 	DAEMON_LOG=$T/daemon.log
@@ -192,13 +192,39 @@ mount_fs()
 			return 0
 		fi
 		if ! is_alive "$DAEMON_PID"; then
-			show_daemon_log
-			fail "daemon exited before $MNT was mounted"
+			wait "$DAEMON_PID" || rc=$?
+			DAEMON_PID=
+			MOUNTED=
+			note "the daemon exited $rc before mounting: $(head -c 300 "$DAEMON_LOG")"
+			return 1
 		fi
 		sleep 0.1
 	done
 	show_daemon_log
 	fail "$MNT not mounted after 10 s"
+}
+
+# shellcheck disable=SC2120 # OPTS is optional
+# mount_fs [OPTS]: try_mount, and a daemon that exits first fails the test.
+mount_fs()
+{
+	try_mount "${1:-}" && return 0
+	show_daemon_log
+	fail "daemon exited before $MNT was mounted"
+}
+
+# ctl EXPECTED-EXIT ARGS...: runs $HYDRACTL, output in $T/out and $T/err;
+# another exit status fails the test.
+ctl()
+{
+	local want=$1 rc=0
+	shift
+	"$HYDRACTL" "$@" >"$T/out" 2>"$T/err" || rc=$?
+	if [ "$rc" != "$want" ]; then
+		sed 's/^/#   out: /' "$T/out"
+		sed 's/^/#   err: /' "$T/err"
+		fail "hydractl $*: exit $rc, expected $want"
+	fi
 }
 
 # wait_daemon: waits (20 s at most) for the daemon to exit after an unmount;

@@ -294,33 +294,6 @@ sub_h()
 		fail "h: copytruncate"
 }
 
-# try_mount OPTS: like mount_fs, but returns 1 (the daemon's log in
-# $T/daemon.log) when the daemon exits before the mount is live.
-try_mount()
-{
-	local i rc=0
-	daemon_argv "$BACKING" "$MNT" "$1"
-	DAEMON_LOG=$T/daemon.log
-	note "mount: ${DAEMON_ARGV[*]}"
-	"${DAEMON_ARGV[@]}" </dev/null >"$DAEMON_LOG" 2>&1 &
-	DAEMON_PID=$!
-	MOUNTED=$MNT
-	for ((i = 0; i < 100; i++)); do
-		if is_mounted "$MNT"; then
-			return 0
-		fi
-		if ! is_alive "$DAEMON_PID"; then
-			wait "$DAEMON_PID" || rc=$?
-			DAEMON_PID=
-			MOUNTED=
-			note "the daemon exited $rc before mounting: $(head -c 300 "$DAEMON_LOG")"
-			return 1
-		fi
-		sleep 0.1
-	done
-	fail "$MNT not mounted after 10 s"
-}
-
 sub_i_bad()
 {
 	local rc=0 msg

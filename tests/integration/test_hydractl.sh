@@ -22,19 +22,6 @@ fi
 
 VERSIONS=$BACKING/.hydrafs/versions
 
-# ctl EXPECTED-EXIT ARGS...: runs hydractl, output in $T/out and $T/err.
-ctl()
-{
-	local want=$1 rc=0
-	shift
-	"$HYDRACTL" "$@" >"$T/out" 2>"$T/err" || rc=$?
-	if [ "$rc" != "$want" ]; then
-		sed 's/^/#   out: /' "$T/out"
-		sed 's/^/#   err: /' "$T/err"
-		fail "hydractl $*: exit $rc, expected $want"
-	fi
-}
-
 # jv EXPR: EXPR evaluated with d = the JSON document in $T/out (a tuple
 # printed as its items separated by spaces).
 jv()

@@ -25,19 +25,6 @@ fi
 VERSIONS=$BACKING/.hydrafs/versions
 mkdir "$T/want" "$T/damaged"
 
-# ctl EXPECTED-EXIT ARGS...: runs hydractl, output in $T/out and $T/err.
-ctl()
-{
-	local want=$1 rc=0
-	shift
-	"$HYDRACTL" "$@" >"$T/out" 2>"$T/err" || rc=$?
-	if [ "$rc" != "$want" ]; then
-		sed 's/^/#   out: /' "$T/out"
-		sed 's/^/#   err: /' "$T/err"
-		fail "hydractl $*: exit $rc, expected $want"
-	fi
-}
-
 # jv EXPR: EXPR evaluated with d = the JSON document in $T/out.
 jv()
 {
