@@ -39,9 +39,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 enum { TOK_DONE, TOK_MORE, TOK_FAIL };
 
@@ -55,7 +52,7 @@ static const unsigned char plain[256] = {
 };
 
 /* Hex digits, their value plus one. */
-static const unsigned char hexval[256] = {
+const unsigned char format_json_hexval[256] = {
 	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5,
 	['5'] = 6, ['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
 	['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15,
@@ -63,7 +60,7 @@ static const unsigned char hexval[256] = {
 	['E'] = 15, ['F'] = 16,
 };
 
-static const unsigned char simple_escape[256] = {
+const unsigned char format_json_simple_escape[256] = {
 	['"'] = 1, ['\\'] = 1, ['/'] = 1, ['b'] = 1,
 	['f'] = 1, ['n'] = 1, ['r'] = 1, ['t'] = 1,
 };
@@ -126,7 +123,7 @@ void format_json_machine_release(struct json_machine *m)
 	m->cap = 0;
 }
 
-static int stack_grow(struct json_machine *m)
+int format_json_stack_grow(struct json_machine *m)
 {
 	size_t words = m->cap ? m->cap / 32 : 1;
 	uint64_t *s;
@@ -270,7 +267,7 @@ static bool utf8_lead(struct json_machine *m, unsigned char c)
 static int check_hex(struct json_machine *m, const unsigned char *p,
 		     const unsigned char *buf)
 {
-	unsigned int d = hexval[*p];
+	unsigned int d = format_json_hexval[*p];
 
 	if (!d) {
 		if (m->want_low)
@@ -369,7 +366,7 @@ esc:
 		m->want_low = false;
 		goto hex_start;
 	}
-	if (!simple_escape[c])
+	if (!format_json_simple_escape[c])
 		return token_fail(m, p - 1, buf, "invalid escape",
 				  "unterminated string");
 	goto plain;
@@ -413,11 +410,6 @@ more:
 	return TOK_MORE;
 }
 
-static inline bool is_digit(unsigned char c)
-{
-	return (unsigned int)(c - '0') < 10;
-}
-
 /*
  * Skips a run of digits, eight bytes at a time: a byte is flagged when
  * below '0' (borrow), above '9' (carry into its high bit) or >= 0x80, and
@@ -439,69 +431,10 @@ static inline const unsigned char *skip_digits(const unsigned char *p,
 			return p + __builtin_ctzll(t) / 8;
 		p += 8;
 	}
-	while (p < end && is_digit(*p))
+	while (p < end && json_is_digit(*p))
 		p++;
 	return p;
 }
-
-#ifdef __SSE2__
-static inline unsigned int mask_eq(__m128i v, char c)
-{
-	return (unsigned int)_mm_movemask_epi8(_mm_cmpeq_epi8(v,
-							_mm_set1_epi8(c)));
-}
-
-/*
- * The length of the number at @p when it is whole and valid in the next 16
- * bytes of the piece, else 0 for scan_number() to find out (and report the
- * error where it is).  Without branches on the number's shape: bit masks of
- * the classes of the 16 bytes, checked against -?(0|[1-9]D*)(.D+)?(e[+-]?D+)?
- * over the run of number bytes.
- */
-static inline size_t number_len(const unsigned char *p,
-				const unsigned char *end)
-{
-	__m128i v, digit;
-	unsigned int dig, minus, sign, dot, e, span, lead, after, bad;
-	size_t n;
-
-	if (end - p < 16)
-		return 0;
-	v = _mm_loadu_si128((const __m128i *)(const void *)p);
-	/* Signed compares: bytes >= 0x80 are not digits. */
-	digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
-			      _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
-	dig = (unsigned int)_mm_movemask_epi8(digit);
-	minus = mask_eq(v, '-');
-	sign = minus | mask_eq(v, '+');
-	dot = mask_eq(v, '.');
-	e = mask_eq(_mm_or_si128(v, _mm_set1_epi8(0x20)), 'e');
-	n = (size_t)__builtin_ctz(~(dig | sign | dot | e));
-	span = (1u << n) - 1;		/* n is 16 at most */
-	dig &= span;
-	dot &= span;
-	e &= span;
-	lead = minus & 1;		/* the first digit's bit: 1 or 2 */
-	lead += 1;
-	after = e << 1;			/* the exponent's first digit */
-	after = (after & ~sign) | (after & sign) << 1;
-	bad = span & ~dig & ~(minus & 1) & ~dot & ~e & ~(e << 1 & sign);
-	bad |= (dot & (dot - 1)) | (e & (e - 1));	/* two of one */
-	bad |= (dot && e && dot > e);		/* '.' after 'e' */
-	bad |= ~dig & (lead | dot << 1 | dot >> 1 | e >> 1 | after);
-	/* A leading '0' followed by a digit. */
-	bad |= mask_eq(v, '0') & lead & dig >> 1;
-	return n < 16 && !bad ? n : 0;
-}
-#else
-static inline size_t number_len(const unsigned char *p,
-				const unsigned char *end)
-{
-	(void)p;
-	(void)end;
-	return 0;
-}
-#endif
 
 /*
  * Scans a number up to the byte after it or the piece end: a new one from
@@ -548,7 +481,7 @@ first_digit:
 		p++;
 		goto zero;
 	}
-	if (!is_digit(*p))
+	if (!json_is_digit(*p))
 		return token_fail(m, p, buf, "invalid number", EOL);
 	p++;
 int_digits:
@@ -563,7 +496,7 @@ zero:
 		st = S_NUM_ZERO;
 		goto more;
 	}
-	if (is_digit(*p))
+	if (json_is_digit(*p))
 		return machine_fail(m, AT(p), "leading zero");
 frac_or_exp:
 	if (*p == '.') {
@@ -580,7 +513,7 @@ dot:
 		st = S_NUM_DOT;
 		goto more;
 	}
-	if (!is_digit(*p))
+	if (!json_is_digit(*p))
 		return token_fail(m, p, buf, "invalid number", EOL);
 	p++;
 frac:
@@ -606,7 +539,7 @@ exp_first:
 		st = S_NUM_ESIGN;
 		goto more;
 	}
-	if (!is_digit(*p))
+	if (!json_is_digit(*p))
 		return token_fail(m, p, buf, "invalid number", EOL);
 	p++;
 exp_digits:
@@ -622,26 +555,6 @@ more:
 	m->state = (uint8_t)st;
 	*pp = p;
 	return TOK_MORE;
-}
-
-/*
- * The length of the literal at @p, led by @c ('t', 'f' or 'n'), when it is
- * whole and correct in the piece, else 0 for scan_literal() to find out.
- * Without branches on which literal it is, as true and false alternate
- * unpredictably.
- */
-static inline size_t literal_len(const unsigned char *p,
-				 const unsigned char *end, unsigned char c)
-{
-	static const char words[3][4] = { "true", "alse", "null" };
-	size_t is_false = c == 'f';
-	uint32_t w, want;
-
-	if (end - p < 5)
-		return 0;
-	memcpy(&w, p + is_false, sizeof(w));
-	memcpy(&want, words[is_false + 2 * (c == 'n')], sizeof(want));
-	return w == want ? 4 + is_false : 0;
 }
 
 static int scan_literal(struct json_machine *m, const unsigned char **pp,
@@ -677,12 +590,27 @@ static int scan_literal(struct json_machine *m, const unsigned char **pp,
 }
 
 /*
+ * Stops the machine, between tokens in state @s, once it is at @limit or
+ * past it (with no limit, a constant NULL, the test is compiled out).
+ */
+#define STOP_AT(s)                      \
+	do {                            \
+		if (limit && p >= limit) { \
+			st = (s);       \
+			goto stop;      \
+		}                       \
+	} while (0)
+
+/*
  * Runs the machine over the piece @buf: 0, -EINVAL (m->err filled) or
  * -ENOMEM.  Each label is a state; the machine leaves through "more" at the
- * end of the piece, saving the state to resume from.
+ * end of the piece, saving the state to resume from.  With a @limit it also
+ * stops at the first point between tokens at @limit or past it, m->offset
+ * then moved only as far as it went.
  */
-static int machine_run(struct json_machine *m, const unsigned char *buf,
-		       size_t len)
+static inline __attribute__((always_inline)) int
+machine_run_to(struct json_machine *m, const unsigned char *buf, size_t len,
+	       const unsigned char *limit)
 {
 	const unsigned char *p = buf, *end = buf + len;
 	size_t depth = m->depth;
@@ -722,6 +650,7 @@ static int machine_run(struct json_machine *m, const unsigned char *buf,
 		goto string;
 	}
 arr_first:
+	STOP_AT(S_ARR_FIRST);
 	p = skip_ws(m, p, end);
 	if (p == end) {
 		st = S_ARR_FIRST;
@@ -734,6 +663,7 @@ arr_first:
 	}
 	goto value_byte;
 arr_next:
+	STOP_AT(S_ARR_NEXT);
 	p = skip_ws(m, p, end);
 	if (p == end) {
 		st = S_ARR_NEXT;
@@ -745,6 +675,7 @@ arr_next:
 	}
 	goto value_byte;
 value:
+	STOP_AT(S_VALUE);
 	p = skip_ws(m, p, end);
 	if (p == end) {
 		st = S_VALUE;
@@ -759,8 +690,8 @@ value_byte:
 		st = S_STR;
 		goto string;
 	}
-	if (is_digit(c) || c == '-') {
-		n = number_len(p, end);
+	if (json_is_digit(c) || c == '-') {
+		n = json_number_len(p, end);
 		if (n) {
 			p += n;
 			goto after_value;
@@ -774,7 +705,7 @@ value_byte:
 		goto push;
 	}
 	if (c == 't' || c == 'f' || c == 'n') {
-		n = literal_len(p - 1, end, c);
+		n = json_literal_len(p - 1, end, c);
 		if (n) {
 			p += n - 1;
 			goto after_value;
@@ -790,7 +721,7 @@ value_byte:
 	r = machine_fail(m, AT(p - 1), "expected value");
 	goto out;
 push:
-	if (depth == m->cap && stack_grow(m)) {
+	if (depth == m->cap && format_json_stack_grow(m)) {
 		m->failed = -ENOMEM;
 		r = TOK_FAIL;
 		goto out;
@@ -803,6 +734,7 @@ push:
 	if (!obj)
 		goto arr_first;
 obj_first:
+	STOP_AT(S_OBJ_FIRST);
 	p = skip_ws(m, p, end);
 	if (p == end) {
 		st = S_OBJ_FIRST;
@@ -815,6 +747,7 @@ obj_first:
 	}
 	goto key_byte;
 obj_next:
+	STOP_AT(S_OBJ_NEXT);
 	p = skip_ws(m, p, end);
 	if (p == end) {
 		st = S_OBJ_NEXT;
@@ -854,6 +787,7 @@ literal:
 		goto out;
 	goto after_value;
 colon:
+	STOP_AT(S_COLON);
 	p = skip_ws(m, p, end);
 	if (p == end) {
 		st = S_COLON;
@@ -871,6 +805,7 @@ after_value:
 	if (depth == 0)
 		goto done;
 after:
+	STOP_AT(S_AFTER);
 	p = skip_ws(m, p, end);
 	if (p == end) {
 		st = S_AFTER;
@@ -894,6 +829,7 @@ after:
 			 obj ? "expected ',' or '}'" : "expected ',' or ']'");
 	goto out;
 done:
+	STOP_AT(S_DONE);
 	p = skip_ws(m, p, end);
 	if (p == end) {
 		st = S_DONE;
@@ -933,13 +869,75 @@ out:
 	m->depth = depth;
 	m->offset += len;
 	return r == TOK_FAIL ? m->failed : 0;
+stop:
+	m->state = (uint8_t)st;
+	m->is_key = key;
+	m->depth = depth;
+	m->offset = AT(p);
+	return 0;
+}
+
+static int machine_run(struct json_machine *m, const unsigned char *buf,
+		       size_t len)
+{
+	return machine_run_to(m, buf, len, NULL);
+}
+
+/*
+ * Runs the machine up to the first point between tokens at @buf + @limit
+ * or past it (or the end of the piece, or an error): how many bytes of
+ * @buf it went over, all of them on an error.
+ */
+static size_t machine_run_until(struct json_machine *m,
+				const unsigned char *buf, size_t len,
+				size_t limit)
+{
+	uint64_t at = m->offset;
+
+	machine_run_to(m, buf, len, buf + limit);
+	return (size_t)(m->offset - at);
+}
+
+/* Pieces shorter than this are not worth the fast path's setup. */
+#define SIMD_MIN 256
+
+static bool is_between_tokens(const struct json_machine *m)
+{
+	return m->state <= S_DONE;
+}
+
+/*
+ * Feeds the piece to the fast path and the byte-wise machine in turn: the
+ * fast path goes over what it proves valid; the machine takes the rest of
+ * a token the fast path found cut by the piece or suspect, and the end of
+ * the piece, and gives the fast path back the next point between tokens.
+ */
+static int machine_feed(struct json_machine *m, const unsigned char *buf,
+			size_t len)
+{
+	size_t off = 0, n, exact_to;
+
+	if (m->failed || len < SIMD_MIN || m->lines == JSON_LINES_STOP ||
+	    !format_json_simd_enabled() || (m->offset == 0 && buf[0] == 0xef))
+		return machine_run(m, buf, len);
+	while (off < len && !m->failed) {
+		exact_to = 1;
+		if (is_between_tokens(m)) {
+			n = format_json_simd_run(m, buf + off, len - off,
+						 &exact_to);
+			off += n;
+			exact_to -= n;
+		}
+		off += machine_run_until(m, buf + off, len - off, exact_to);
+	}
+	return m->failed;
 }
 
 int format_json_machine_run(struct json_machine *m, const unsigned char *buf,
 			    size_t len)
 {
 	m->lines = JSON_LINES_OFF;
-	return machine_run(m, buf, len);
+	return machine_feed(m, buf, len);
 }
 
 int format_json_machine_run_lines(struct json_machine *m,
@@ -947,7 +945,7 @@ int format_json_machine_run_lines(struct json_machine *m,
 				  enum json_lines mode)
 {
 	m->lines = (uint8_t)mode;
-	return machine_run(m, buf, len);
+	return machine_feed(m, buf, len);
 }
 
 int format_json_machine_end(struct json_machine *m, const char *reason)

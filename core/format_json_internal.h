@@ -21,6 +21,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 enum json_state {
 	S_VALUE,	/* a value: the top one, or after ':' */
@@ -108,5 +113,124 @@ int format_json_machine_run_lines(struct json_machine *m,
 int format_json_machine_end(struct json_machine *m, const char *reason);
 /* Whether only whitespace came since init or restart. */
 bool format_json_machine_is_blank(const struct json_machine *m);
+
+/*
+ * The SIMD fast path (format_json_simd.c), used by format_json_machine_run()
+ * and by format_json_machine_run_lines() with JSON_LINES_ON on long pieces
+ * when the CPU has it.  Results are the byte-wise machine's, to the byte:
+ * the fast path only goes over what it proves valid and hands everything
+ * else to the machine.
+ */
+
+/* Whether this CPU can run the fast path (x86-64 with AVX2 and PCLMUL). */
+bool format_json_simd_supported(void);
+/*
+ * Turns the fast path on or off for the whole process (tests and benchmarks
+ * compare the two; HYDRAFS_JSON_SIMD=0 in the environment starts it off).
+ * Returns whether it is on: never on a CPU without it.
+ */
+bool format_json_simd_enable(bool on);
+bool format_json_simd_enabled(void);
+
+/*
+ * Runs the fast path over @buf (the machine between tokens, m->offset at
+ * @buf): returns how many bytes it proved and went over, with the machine's
+ * state, depth, line and offset moved there (still between tokens), and
+ * sets *@exact_to (> the returned count) to the offset in @buf up to which
+ * the byte-wise machine must go before the fast path is tried again.
+ */
+size_t format_json_simd_run(struct json_machine *m, const unsigned char *buf,
+			    size_t len, size_t *exact_to);
+
+/* Doubles the nesting stack: 0 or -ENOMEM. */
+int format_json_stack_grow(struct json_machine *m);
+
+/* Shared tables: hex digits (value + 1), and the escapes "\x" allowed. */
+extern const unsigned char format_json_hexval[256];
+extern const unsigned char format_json_simple_escape[256];
+
+static inline bool json_is_digit(unsigned char c)
+{
+	return (unsigned int)(c - '0') < 10;
+}
+
+#ifdef __SSE2__
+static inline unsigned int json_mask_eq(__m128i v, char c)
+{
+	return (unsigned int)_mm_movemask_epi8(_mm_cmpeq_epi8(v,
+							_mm_set1_epi8(c)));
+}
+
+/*
+ * The length of the number at @p when it is whole and valid in the next 16
+ * bytes of the piece, else 0 for scan_number() to find out (and report the
+ * error where it is).  Without branches on the number's shape: bit masks of
+ * the classes of the 16 bytes, checked against -?(0|[1-9]D*)(.D+)?(e[+-]?D+)?
+ * over the run of number bytes.
+ */
+static inline size_t json_number_len(const unsigned char *p,
+				const unsigned char *end)
+{
+	__m128i v, digit;
+	unsigned int dig, minus, sign, dot, e, span, lead, after, bad;
+	size_t n;
+
+	if (end - p < 16)
+		return 0;
+	v = _mm_loadu_si128((const __m128i *)(const void *)p);
+	/* Signed compares: bytes >= 0x80 are not digits. */
+	digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+			      _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
+	dig = (unsigned int)_mm_movemask_epi8(digit);
+	minus = json_mask_eq(v, '-');
+	sign = minus | json_mask_eq(v, '+');
+	dot = json_mask_eq(v, '.');
+	e = json_mask_eq(_mm_or_si128(v, _mm_set1_epi8(0x20)), 'e');
+	n = (size_t)__builtin_ctz(~(dig | sign | dot | e));
+	span = (1u << n) - 1;		/* n is 16 at most */
+	dig &= span;
+	dot &= span;
+	e &= span;
+	lead = minus & 1;		/* the first digit's bit: 1 or 2 */
+	lead += 1;
+	after = e << 1;			/* the exponent's first digit */
+	after = (after & ~sign) | (after & sign) << 1;
+	bad = span & ~dig & ~(minus & 1) & ~dot & ~e & ~(e << 1 & sign);
+	bad |= (dot & (dot - 1)) | (e & (e - 1));	/* two of one */
+	bad |= (dot && e && dot > e);		/* '.' after 'e' */
+	bad |= ~dig & (lead | dot << 1 | dot >> 1 | e >> 1 | after);
+	/* A leading '0' followed by a digit. */
+	bad |= json_mask_eq(v, '0') & lead & dig >> 1;
+	return n < 16 && !bad ? n : 0;
+}
+#else
+static inline size_t json_number_len(const unsigned char *p,
+				const unsigned char *end)
+{
+	(void)p;
+	(void)end;
+	return 0;
+}
+#endif
+
+/*
+ * The length of the literal at @p, led by @c ('t', 'f' or 'n'), when it is
+ * whole and correct in the piece, else 0 for scan_literal() to find out.
+ * Without branches on which literal it is, as true and false alternate
+ * unpredictably.
+ */
+static inline size_t json_literal_len(const unsigned char *p,
+				 const unsigned char *end, unsigned char c)
+{
+	static const char words[3][4] = { "true", "alse", "null" };
+	size_t is_false = c == 'f';
+	uint32_t w, want;
+
+	if (end - p < 5)
+		return 0;
+	memcpy(&w, p + is_false, sizeof(w));
+	memcpy(&want, words[is_false + 2 * (c == 'n')], sizeof(want));
+	return w == want ? 4 + is_false : 0;
+}
 
 #endif

@@ -6,6 +6,9 @@
  * MB/s (10^6 bytes a second) of, over the same buffer fed in 64 KiB pieces:
  *
  *   validate        the format's ops: init, feed, finish
+ *   no-simd         json and jsonl: the same with the JSON machine's SIMD
+ *                   fast path off (the byte-wise machine alone), to show
+ *                   what the fast path gains on this CPU
  *   validate+hash   the check: validator and XXH3-128 in one pass
  *   xxh3            XXH3-128 alone (streaming API)
  *   memcpy          a copy into another buffer
@@ -19,6 +22,7 @@
  */
 #define _GNU_SOURCE
 #include "core/format.h"
+#include "core/format_json_internal.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -397,6 +401,8 @@ struct row {
 	size_t len;
 	double target;
 	struct timing t[4];	/* validate, check, xxh3, memcpy */
+	bool has_bytewise;
+	struct timing bytewise;	/* validate without the SIMD fast path */
 };
 
 static void bench_one(const struct bench_format *f, size_t size,
@@ -427,6 +433,13 @@ static void bench_one(const struct bench_format *f, size_t size,
 	row->len = b.len;
 	row->target = f->target;
 	row->t[0] = measure(&s, run_validate, "validate");
+	row->has_bytewise = (f->kind == FORMAT_JSON || f->kind == FORMAT_JSONL) &&
+			    format_json_simd_enabled();
+	if (row->has_bytewise) {
+		format_json_simd_enable(false);
+		row->bytewise = measure(&s, run_validate, "validate");
+		format_json_simd_enable(true);
+	}
 	row->t[1] = measure(&s, run_check, "check");
 	hash_sum = s.sum;
 	row->t[2] = measure(&s, run_xxh3, "xxh3");
@@ -450,17 +463,22 @@ static void print_rows(const struct row *rows, size_t n, bool cpu)
 
 	printf("\n%s, MB/s (best of %d):\n", cpu ?
 	       "CPU time of the thread" : "wall time", RUNS);
-	printf("%-6s %7s %10s %14s %9s %9s%s\n", "format", "MB", "validate",
-	       "validate+hash", "xxh3", "memcpy", cpu ? "  target" : "");
+	printf("%-6s %7s %10s %9s %14s %9s %9s%s\n", "format", "MB",
+	       "validate", "no-simd", "validate+hash", "xxh3", "memcpy",
+	       cpu ? "  target" : "");
 	for (i = 0; i < n; i++) {
 		const struct row *r = &rows[i];
 		double v[4];
 
 		for (k = 0; k < 4; k++)
 			v[k] = rate(r->len, cpu ? r->t[k].cpu : r->t[k].wall);
-		printf("%-6s %7.1f %10.0f %14.0f %9.0f %9.0f", r->name,
-		       r->len / MB,
-		       v[0], v[1], v[2], v[3]);
+		printf("%-6s %7.1f %10.0f ", r->name, r->len / MB, v[0]);
+		if (r->has_bytewise)
+			printf("%9.0f", rate(r->len, cpu ? r->bytewise.cpu :
+						     r->bytewise.wall));
+		else
+			printf("%9s", "-");
+		printf(" %14.0f %9.0f %9.0f", v[1], v[2], v[3]);
 		if (cpu && r->target > 0)
 			printf("  >= %.0f %s", r->target,
 			       v[0] >= r->target ? "PASS" : "MISS");

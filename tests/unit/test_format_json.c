@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "core/format.h"
+#include "core/format_json_internal.h"
 
 #include <check.h>
 #include <dirent.h>
@@ -832,6 +833,112 @@ START_TEST(jsonl_ops_describe_a_record_format)
 }
 END_TEST
 
+
+/*
+ * Typical content, the SIMD fast path's daily bread: objects of escaped
+ * and raw UTF-8 strings, integers (some cut by a 64-byte block), fractions
+ * and exponents, numbers longer than 16 bytes, literals, nested levels,
+ * every whitespace byte.  One value per line, each ending in ",\n" for json
+ * (wrapped in [ ]) or "\n" for jsonl.
+ */
+static char *typical_content(bool jsonl, size_t *len)
+{
+	static const char *const names[] = {
+		"plain words", "tab\\there \\\"quoted\\\"", "C:\\\\temp\\\\f.txt",
+		"caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80",
+		"escaped \\u00e9 and \\ud83d\\ude00", "line\\nbreak \\/ \\b\\f\\r",
+	};
+	static const char *const numbers[] = {
+		"0", "-0", "7", "1234567", "-42", "0.5", "-1.25e3", "3.493E-3",
+		"12345678901234567890123", "-0.000000000000000000001e+999",
+	};
+	size_t cap = 200000, n = 0, i;
+	char *s = malloc(cap);
+
+	ck_assert_ptr_nonnull(s);
+	if (!jsonl)
+		n += (size_t)sprintf(s, "[\n");
+	for (i = 0; n < cap - 1000; i++) {
+		n += (size_t)sprintf(s + n,
+			"%s{\"id\":%zu,\t\"name\" : \"%s\",\"n\":[%s, %s,%s],"
+			"\"ok\":%s,\"x\":{\"k\":[true,{\"z\":null}],\"e\":{}},"
+			"\"a\":[ ]}%s\r\n", jsonl ? "" : "  ", i * 7919,
+			names[i % 6], numbers[i % 10], numbers[(i + 3) % 10],
+			numbers[(i + 7) % 10], i % 3 ? "false" : "true",
+			jsonl ? "" : ",");
+		if (jsonl && i % 50 == 0)
+			n += (size_t)sprintf(s + n, " \t\r\n\n");
+	}
+	if (!jsonl)
+		n += (size_t)sprintf(s + n, "  0\n]\n");
+	*len = n;
+	return s;
+}
+
+/* Runs the fast path alone over @s: how far it went, the machine there. */
+static size_t simd_alone(struct json_machine *m, const char *s, size_t len,
+			 bool jsonl)
+{
+	size_t exact_to;
+
+	format_json_machine_init(m);
+	m->lines = jsonl ? JSON_LINES_ON : JSON_LINES_OFF;
+	return format_json_simd_run(m, (const unsigned char *)s, len,
+				    &exact_to);
+}
+
+START_TEST(simd_goes_over_typical_content_alone)
+{
+	bool jsonl = _i;
+	struct json_machine m;
+	size_t len, done, lines = 1;
+	char *s = typical_content(jsonl, &len);
+
+	if (!format_json_simd_supported()) {
+		ck_assert_uint_eq(simd_alone(&m, s, len, jsonl), 0);
+		format_json_machine_release(&m);
+		free(s);
+		return;
+	}
+	/*
+	 * Valid content: the fast path proves all of it but what its last
+	 * block and slack leave to the machine, and stops between tokens on
+	 * the right line.
+	 */
+	done = simd_alone(&m, s, len, jsonl);
+	ck_assert_uint_ge(done, len - 64 - 16 - 128);
+	ck_assert_uint_eq(m.offset, done);
+	ck_assert_uint_le(m.state, S_DONE);
+	for (size_t i = 0; i < done; i++)
+		lines += s[i] == '\n';
+	ck_assert_uint_eq(m.line, lines);
+	format_json_machine_release(&m);
+	free(s);
+}
+END_TEST
+
+START_TEST(simd_hands_nesting_past_64_levels_to_the_machine)
+{
+	struct json_machine m;
+	char s[400];
+	size_t done;
+
+	memset(s, ' ', sizeof(s));
+	memset(s, '[', 70);
+	memset(s + 100, ']', 70);
+	done = simd_alone(&m, s, sizeof(s), false);
+	if (format_json_simd_supported()) {
+		ck_assert_uint_eq(done, 64);
+		ck_assert_uint_eq(m.depth, 64);
+		ck_assert_uint_eq(m.state, S_ARR_FIRST);
+	}
+	format_json_machine_release(&m);
+	/* And the machine goes on from there: valid, fed whole. */
+	format_json_simd_enable(true);
+	ck_assert_int_eq(run(&format_json_ops, s, sizeof(s)).ret, 0);
+}
+END_TEST
+
 static Suite *format_json_suite(void)
 {
 	Suite *s = suite_create("format_json");
@@ -873,6 +980,11 @@ static Suite *format_json_suite(void)
 	tcase_add_test(tc, jsonl_reports_nothing_for_empty_content);
 	tcase_add_test(tc, jsonl_lines_nest_deep_and_start_afresh);
 	tcase_add_test(tc, jsonl_ops_describe_a_record_format);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("simd");
+	tcase_add_loop_test(tc, simd_goes_over_typical_content_alone, 0, 2);
+	tcase_add_test(tc, simd_hands_nesting_past_64_levels_to_the_machine);
 	suite_add_tcase(s, tc);
 	return s;
 }
