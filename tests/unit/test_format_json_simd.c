@@ -16,6 +16,7 @@
 
 #include "core/format.h"
 #include "core/format_json_internal.h"
+#include "tests/unit/jsongen.h"
 #include "tests/unit/testutil.h"
 
 #include <check.h>
@@ -278,409 +279,6 @@ START_TEST(simd_switch_follows_the_cpu)
 }
 END_TEST
 
-/* A growing buffer, and a deterministic generator writing into it. */
-
-struct gen {
-	uint64_t rng;
-	unsigned char *buf;
-	size_t len;
-	size_t cap;
-	bool one_line;	/* no '\n' in whitespace: jsonl */
-};
-
-/* Seeds @g with @seed, in the series $HYDRAFS_TEST_SEED picks. */
-static void gen_init(struct gen *g, uint64_t seed)
-{
-	const char *series = getenv("HYDRAFS_TEST_SEED");
-
-	memset(g, 0, sizeof(*g));
-	g->rng = seed;
-	if (series)
-		g->rng ^= strtoull(series, NULL, 0) << 32;
-}
-
-static void gen_release(struct gen *g)
-{
-	free(g->buf);
-	g->buf = NULL;
-}
-
-/* splitmix64 */
-static uint64_t rnd(struct gen *g)
-{
-	uint64_t z = (g->rng += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static size_t below(struct gen *g, size_t n)
-{
-	return n ? (size_t)(rnd(g) % n) : 0;
-}
-
-static bool chance(struct gen *g, unsigned int percent)
-{
-	return below(g, 100) < percent;
-}
-
-static void put(struct gen *g, const void *p, size_t n)
-{
-	if (g->len + n > g->cap) {
-		while (g->len + n > g->cap)
-			g->cap = g->cap ? 2 * g->cap : 4096;
-		g->buf = realloc(g->buf, g->cap);
-		ck_assert_ptr_nonnull(g->buf);
-	}
-	memcpy(g->buf + g->len, p, n);
-	g->len += n;
-}
-
-static void put_byte(struct gen *g, unsigned char c)
-{
-	put(g, &c, 1);
-}
-
-static void put_str(struct gen *g, const char *s)
-{
-	put(g, s, strlen(s));
-}
-
-static void put_spaces(struct gen *g, size_t n)
-{
-	while (n--)
-		put_byte(g, ' ');
-}
-
-/* Whitespace: mostly none or a little, at times a run over a block. */
-static void gen_ws(struct gen *g)
-{
-	static const char ws[] = " \t\r\n";
-	size_t n;
-
-	if (chance(g, 2))
-		n = 60 + below(g, 100);
-	else if (chance(g, 50))
-		n = 0;
-	else
-		n = 1 + below(g, 3);
-	while (n--)
-		put_byte(g, (unsigned char)ws[below(g, g->one_line ? 3 : 4)]);
-}
-
-static void gen_hex4(struct gen *g, unsigned int v)
-{
-	static const char lower[] = "0123456789abcdef";
-	static const char upper[] = "0123456789ABCDEF";
-
-	for (int shift = 12; shift >= 0; shift -= 4) {
-		const char *digits = chance(g, 50) ? lower : upper;
-
-		put_byte(g, (unsigned char)digits[v >> shift & 0xf]);
-	}
-}
-
-/* A code point as raw UTF-8, of 2, 3 or 4 bytes, often at an edge. */
-static void gen_utf8(struct gen *g)
-{
-	static const uint32_t edges[] = {
-		0x80, 0x7ff, 0x800, 0xfff, 0x1000, 0xd7ff, 0xe000, 0xfeff,
-		0xfffd, 0xffff, 0x10000, 0x1f600, 0x3ffff, 0x40000, 0xfffff,
-		0x100000, 0x10ffff,
-	};
-	uint32_t cp;
-	unsigned char b[4];
-
-	if (chance(g, 30)) {
-		cp = edges[below(g, N_OF(edges))];
-	} else {
-		switch (below(g, 3)) {
-		case 0:
-			cp = 0x80 + (uint32_t)below(g, 0x800 - 0x80);
-			break;
-		case 1:
-			cp = 0x800 + (uint32_t)below(g, 0x10000 - 0x800);
-			if (cp >= 0xd800 && cp <= 0xdfff)
-				cp -= 0x800;
-			break;
-		default:
-			cp = 0x10000 + (uint32_t)below(g, 0x110000 - 0x10000);
-			break;
-		}
-	}
-	if (cp < 0x800) {
-		b[0] = (unsigned char)(0xc0 | cp >> 6);
-		b[1] = (unsigned char)(0x80 | (cp & 0x3f));
-		put(g, b, 2);
-	} else if (cp < 0x10000) {
-		b[0] = (unsigned char)(0xe0 | cp >> 12);
-		b[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
-		b[2] = (unsigned char)(0x80 | (cp & 0x3f));
-		put(g, b, 3);
-	} else {
-		b[0] = (unsigned char)(0xf0 | cp >> 18);
-		b[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3f));
-		b[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
-		b[3] = (unsigned char)(0x80 | (cp & 0x3f));
-		put(g, b, 4);
-	}
-}
-
-/* One piece of a string's content. */
-static void gen_string_part(struct gen *g)
-{
-	static const char simple[] = "\"\\/bfnrt";
-	static const unsigned int u_edges[] = {
-		0x0000, 0x0001, 0x001f, 0x0020, 0x0022, 0x005c, 0x007f,
-		0x0080, 0x07ff, 0x0800, 0xd7ff, 0xe000, 0xfffe, 0xffff,
-	};
-	unsigned int v;
-	size_t n;
-
-	switch (below(g, 12)) {
-	case 0: case 1: case 2: case 3:
-		for (n = 1 + below(g, 10); n; n--) {
-			unsigned char c = (unsigned char)(0x20 + below(g, 95));
-
-			put_byte(g, c == '"' || c == '\\' ? 'x' : c);
-		}
-		break;
-	case 4:
-		put_byte(g, '\\');
-		put_byte(g, (unsigned char)simple[below(g, 8)]);
-		break;
-	case 5:
-		v = chance(g, 40) ? u_edges[below(g, N_OF(u_edges))]
-				  : (unsigned int)below(g, 0xd800);
-		put_str(g, "\\u");
-		gen_hex4(g, v);
-		break;
-	case 6:
-		put_str(g, "\\u");
-		gen_hex4(g, chance(g, 20) ? 0xd83d
-					  : 0xd800 + (unsigned int)below(g, 0x400));
-		put_str(g, "\\u");
-		gen_hex4(g, chance(g, 20) ? 0xde00
-					  : 0xdc00 + (unsigned int)below(g, 0x400));
-		break;
-	case 7: case 8:
-		gen_utf8(g);
-		break;
-	case 9:
-		/* Runs of escaped backslashes, odd and even at block ends. */
-		for (n = 1 + below(g, 5); n; n--)
-			put_str(g, "\\\\");
-		if (chance(g, 30))
-			put_str(g, "\\\"");
-		break;
-	case 10:
-		put_byte(g, chance(g, 50) ? 0x7f : '~');
-		break;
-	default:
-		/* A stretch of plain bytes long enough to fill a block. */
-		for (n = 40 + below(g, 100); n; n--)
-			put_byte(g, (unsigned char)('a' + below(g, 26)));
-		break;
-	}
-}
-
-static void gen_string(struct gen *g)
-{
-	size_t parts;
-
-	if (chance(g, 8))
-		parts = 10 + below(g, 60);
-	else
-		parts = below(g, 6);
-	put_byte(g, '"');
-	while (parts--)
-		gen_string_part(g);
-	put_byte(g, '"');
-}
-
-static void gen_digits(struct gen *g, size_t n)
-{
-	while (n--)
-		put_byte(g, (unsigned char)('0' + below(g, 10)));
-}
-
-/* Numbers of every shape, short and longer than 16 bytes. */
-static void gen_number(struct gen *g)
-{
-	static const char *const fixed[] = {
-		"0", "-0", "1e5", "-1.25E+3", "0.5", "1E-2", "-0.0e+0",
-		"0e0", "9", "-9", "10", "123456789012345",
-		"1234567890123456", "12345678901234567",
-		"123456789012345678901234567890", "0.1234567890123456789",
-		"-9007199254740993e-300", "1.5e+308", "-1.0E-0005",
-	};
-
-	if (chance(g, 25)) {
-		put_str(g, fixed[below(g, N_OF(fixed))]);
-		return;
-	}
-	if (chance(g, 30))
-		put_byte(g, '-');
-	if (chance(g, 20)) {
-		put_byte(g, '0');
-	} else if (chance(g, 3)) {
-		/* Digits filling a whole block. */
-		put_byte(g, (unsigned char)('1' + below(g, 9)));
-		gen_digits(g, 60 + below(g, 80));
-	} else {
-		put_byte(g, (unsigned char)('1' + below(g, 9)));
-		gen_digits(g, below(g, chance(g, 10) ? 25 : 6));
-	}
-	if (chance(g, 40)) {
-		put_byte(g, '.');
-		gen_digits(g, 1 + below(g, chance(g, 10) ? 25 : 6));
-	}
-	if (chance(g, 30)) {
-		put_byte(g, chance(g, 50) ? 'e' : 'E');
-		if (chance(g, 60))
-			put_byte(g, chance(g, 50) ? '+' : '-');
-		gen_digits(g, 1 + below(g, chance(g, 10) ? 20 : 3));
-	}
-}
-
-static void gen_value(struct gen *g, size_t depth, size_t max_depth);
-
-/* An array or object of @members values, each up to @max_depth deep. */
-static void gen_container(struct gen *g, bool object, size_t members,
-			  size_t depth, size_t max_depth)
-{
-	put_byte(g, object ? '{' : '[');
-	gen_ws(g);
-	for (size_t i = 0; i < members; i++) {
-		if (i) {
-			gen_ws(g);
-			put_byte(g, ',');
-			gen_ws(g);
-		}
-		if (object) {
-			gen_string(g);
-			gen_ws(g);
-			put_byte(g, ':');
-			gen_ws(g);
-		}
-		gen_value(g, depth + 1, max_depth);
-	}
-	gen_ws(g);
-	put_byte(g, object ? '}' : ']');
-}
-
-static void gen_value(struct gen *g, size_t depth, size_t max_depth)
-{
-	static const char *const literals[] = { "true", "false", "null" };
-	size_t k = below(g, 16);
-
-	if (depth < max_depth && k < 5) {
-		gen_container(g, k & 1, chance(g, 15) ? 0 : below(g, 7),
-			      depth, max_depth);
-		return;
-	}
-	if (k < 9)
-		gen_string(g);
-	else if (k < 13)
-		gen_number(g);
-	else
-		put_str(g, literals[below(g, 3)]);
-}
-
-/*
- * A value @levels deep (arrays and objects at random), with siblings
- * before and after the nested one at each level, so that the kind of each
- * level must be remembered on the way out.
- */
-static void gen_deep(struct gen *g, size_t levels)
-{
-	bool object = chance(g, 50);
-	size_t before = below(g, 3), after = below(g, 3);
-
-	if (!levels) {
-		gen_value(g, 0, 1);
-		return;
-	}
-	put_byte(g, object ? '{' : '[');
-	gen_ws(g);
-	for (size_t i = 0; i < before + 1 + after; i++) {
-		if (i) {
-			put_byte(g, ',');
-			gen_ws(g);
-		}
-		if (object) {
-			gen_string(g);
-			put_byte(g, ':');
-		}
-		if (i == before)
-			gen_deep(g, levels - 1);
-		else
-			gen_value(g, 0, chance(g, 20) ? 2 : 0);
-	}
-	gen_ws(g);
-	put_byte(g, object ? '}' : ']');
-}
-
-/* Levels around the 64 the fast path keeps in a register. */
-static size_t deep_levels(struct gen *g)
-{
-	return chance(g, 10) ? 120 + below(g, 20) : 55 + below(g, 20);
-}
-
-/* A json document of about @target bytes. */
-static void gen_json_doc(struct gen *g, size_t target)
-{
-	bool object = chance(g, 50);
-	size_t i = 0;
-
-	gen_ws(g);
-	put_byte(g, object ? '{' : '[');
-	while (g->len < target) {
-		if (i++)
-			put_byte(g, ',');
-		gen_ws(g);
-		if (object) {
-			gen_string(g);
-			gen_ws(g);
-			put_byte(g, ':');
-			gen_ws(g);
-		}
-		if (chance(g, 4))
-			gen_deep(g, deep_levels(g) - 1);
-		else
-			gen_value(g, 1, 1 + below(g, 8));
-		gen_ws(g);
-	}
-	put_byte(g, object ? '}' : ']');
-	gen_ws(g);
-}
-
-/* A jsonl document of about @target bytes: "\n" and "\r\n", blank lines. */
-static void gen_jsonl_doc(struct gen *g, size_t target)
-{
-	g->one_line = true;
-	while (g->len < target) {
-		size_t k = below(g, 20);
-
-		gen_ws(g);
-		if (k == 1)
-			gen_deep(g, deep_levels(g));
-		else if (k > 1 && k < 10)
-			gen_container(g, k & 1, below(g, 20), 0,
-				      1 + below(g, 6));
-		else if (k >= 10)
-			gen_value(g, 0, 1 + below(g, 4));
-		gen_ws(g);
-		put_str(g, chance(g, 30) ? "\r\n" : "\n");
-	}
-	/* A final line without its newline. */
-	if (chance(g, 50)) {
-		gen_value(g, 0, 3);
-		gen_ws(g);
-	}
-}
-
 /* JSONTestSuite, padded */
 
 static char *read_all(const char *path, size_t *len)
@@ -717,13 +315,13 @@ static const char *suite_dir(void)
 }
 
 /* @in padded with @before and @after spaces, into @g. */
-static void pad(struct gen *g, const char *in, size_t len, size_t before,
+static void pad(struct jsongen *g, const char *in, size_t len, size_t before,
 		size_t after)
 {
 	g->len = 0;
-	put_spaces(g, before);
-	put(g, in, len);
-	put_spaces(g, after);
+	jsongen_put_spaces(g, before);
+	jsongen_put(g, in, len);
+	jsongen_put_spaces(g, after);
 }
 
 /*
@@ -737,10 +335,10 @@ static void compare_suite_file(const char *name, const char *in, size_t len)
 		&format_json_ops, &format_jsonl_ops,
 	};
 	static const size_t before[] = { PAD, 320 };
-	struct gen g;
+	struct jsongen g;
 	size_t reps;
 
-	gen_init(&g, 0);
+	jsongen_init(&g, 0);
 	for (size_t b = 0; b < N_OF(before); b++) {
 		pad(&g, in, len, before[b], PAD);
 		for (size_t k = 0; k < N_OF(ops); k++)
@@ -764,14 +362,14 @@ static void compare_suite_file(const char *name, const char *in, size_t len)
 	for (int crlf = 0; crlf < 2; crlf++) {
 		pad(&g, "", 0, PAD, 0);
 		for (size_t i = 0; i < reps; i++) {
-			put(&g, in, len);
-			put_str(&g, crlf ? "\r\n" : "\n");
+			jsongen_put(&g, in, len);
+			jsongen_put_str(&g, crlf ? "\r\n" : "\n");
 		}
-		put(&g, in, len);
+		jsongen_put(&g, in, len);
 		compare_plans(&format_jsonl_ops, g.buf, g.len, usual,
 			      N_OF(usual), name);
 	}
-	gen_release(&g);
+	jsongen_release(&g);
 }
 
 START_TEST(simd_agrees_on_jsontestsuite_padded)
@@ -848,32 +446,32 @@ static const struct {
 START_TEST(simd_agrees_on_tokens_across_blocks)
 {
 	static const struct plan plans[] = { { 0, 0 }, { 0, 256 } };
-	struct gen g;
+	struct jsongen g;
 	char what[64];
 
-	gen_init(&g, 0);
+	jsongen_init(&g, 0);
 	for (size_t i = 0; i < N_OF(snippets); i++) {
 		snprintf(what, sizeof(what), "snippet %zu", i);
 		for (size_t k = 0; k < 72; k++) {
 			g.len = 0;
-			put_byte(&g, '[');
-			put_spaces(&g, k);
-			put(&g, snippets[i].s, snippets[i].len);
-			put_str(&g, ",1]");
-			put_spaces(&g, PAD);
+			jsongen_put_byte(&g, '[');
+			jsongen_put_spaces(&g, k);
+			jsongen_put(&g, snippets[i].s, snippets[i].len);
+			jsongen_put_str(&g, ",1]");
+			jsongen_put_spaces(&g, PAD);
 			compare_plans(&format_json_ops, g.buf, g.len, plans,
 				      N_OF(plans), what);
 			g.len = 0;
-			put_str(&g, "1\n\r\n[");
-			put_spaces(&g, k);
-			put(&g, snippets[i].s, snippets[i].len);
-			put_str(&g, "]\n");
-			put_spaces(&g, PAD);
+			jsongen_put_str(&g, "1\n\r\n[");
+			jsongen_put_spaces(&g, k);
+			jsongen_put(&g, snippets[i].s, snippets[i].len);
+			jsongen_put_str(&g, "]\n");
+			jsongen_put_spaces(&g, PAD);
 			compare_plans(&format_jsonl_ops, g.buf, g.len, plans,
 				      N_OF(plans), what);
 		}
 	}
-	gen_release(&g);
+	jsongen_release(&g);
 }
 END_TEST
 
@@ -892,13 +490,13 @@ START_TEST(simd_agrees_on_valid_json_documents)
 	};
 
 	for (size_t i = 0; i < 2 * N_OF(sizes); i++) {
-		struct gen g;
+		struct jsongen g;
 		char what[64];
 
-		gen_init(&g, 1000 + i);
+		jsongen_init(&g, 1000 + i);
 		/* Every other one on one line, which is jsonl too. */
 		g.one_line = i & 1;
-		gen_json_doc(&g, sizes[i / 2]);
+		jsongen_json_doc(&g, sizes[i / 2]);
 		snprintf(what, sizeof(what), "json document %zu", i);
 		for (size_t k = 0; k < N_OF(long_plans); k++)
 			ck_assert_msg(!compare(&format_json_ops, g.buf, g.len,
@@ -908,7 +506,7 @@ START_TEST(simd_agrees_on_valid_json_documents)
 			ck_assert_msg(!compare(&format_jsonl_ops, g.buf,
 					       g.len, long_plans[k], what),
 				      "%s is not valid jsonl", what);
-		gen_release(&g);
+		jsongen_release(&g);
 	}
 }
 END_TEST
@@ -920,17 +518,17 @@ START_TEST(simd_agrees_on_valid_jsonl_documents)
 	};
 
 	for (size_t i = 0; i < N_OF(sizes); i++) {
-		struct gen g;
+		struct jsongen g;
 		char what[64];
 
-		gen_init(&g, 2000 + i);
-		gen_jsonl_doc(&g, sizes[i]);
+		jsongen_init(&g, 2000 + i);
+		jsongen_jsonl_doc(&g, sizes[i]);
 		snprintf(what, sizeof(what), "jsonl document %zu", i);
 		for (size_t k = 0; k < N_OF(long_plans); k++)
 			ck_assert_msg(!compare(&format_jsonl_ops, g.buf,
 					       g.len, long_plans[k], what),
 				      "%s is not valid", what);
-		gen_release(&g);
+		jsongen_release(&g);
 	}
 }
 END_TEST
@@ -938,30 +536,30 @@ END_TEST
 START_TEST(simd_agrees_on_nesting_around_64_levels)
 {
 	for (size_t levels = 56; levels <= 72; levels++) {
-		struct gen g;
+		struct jsongen g;
 		char what[64];
 
-		gen_init(&g, 3000 + levels);
+		jsongen_init(&g, 3000 + levels);
 		snprintf(what, sizeof(what), "%zu levels", levels);
 		/* Long enough for the fast path, some siblings at each level. */
 		g.one_line = true;
 		while (g.len < 2 * PAD) {
-			gen_deep(&g, levels);
-			put_byte(&g, '\n');
+			jsongen_deep(&g, levels);
+			jsongen_put_byte(&g, '\n');
 		}
 		g.one_line = false;
 		ck_assert(!compare(&format_jsonl_ops, g.buf, g.len, whole,
 				   what));
 		g.len = 0;
-		put_byte(&g, '[');
+		jsongen_put_byte(&g, '[');
 		for (size_t i = 0; i < 10; i++) {
-			put_str(&g, i ? ",\n" : "\n");
-			gen_deep(&g, levels - 1);
+			jsongen_put_str(&g, i ? ",\n" : "\n");
+			jsongen_deep(&g, levels - 1);
 		}
-		put_str(&g, "]\n");
+		jsongen_put_str(&g, "]\n");
 		compare_plans(&format_json_ops, g.buf, g.len, long_plans,
 			      N_OF(long_plans), what);
-		gen_release(&g);
+		jsongen_release(&g);
 	}
 }
 END_TEST
@@ -984,56 +582,59 @@ static const struct plan mutation_plans[] = {
  * of a multiple of 64 from the start of a piece, where the fast path's
  * blocks meet.
  */
-static size_t mutation_at(struct gen *g, size_t len, struct plan p)
+static size_t mutation_at(struct jsongen *g, size_t len, struct plan p)
 {
 	size_t piece = p.piece ? p.piece : len, start = 0, at;
 
-	if (chance(g, 40))
-		return below(g, len);
-	if (p.first && chance(g, 50)) {
+	if (jsongen_chance(g, 40))
+		return jsongen_below(g, len);
+	if (p.first && jsongen_chance(g, 50)) {
 		start = p.first;
 		piece = len;
 	} else if (p.piece) {
-		start = (p.first ? p.first : 0) + piece * below(g, len / piece);
+		start = (p.first ? p.first : 0) +
+			piece * jsongen_below(g, len / piece);
 	}
-	at = start + 64 * (1 + below(g, piece / 64 + 1)) + below(g, 5) - 2;
-	return at < len ? at : below(g, len);
+	at = start + 64 * (1 + jsongen_below(g, piece / 64 + 1));
+	at = at + jsongen_below(g, 5) - 2;
+	return at < len ? at : jsongen_below(g, len);
 }
 
 /*
  * @src with one byte at @at replaced, inserted or deleted, into @out: the
  * replacement or inserted byte one of the interesting ones, chosen by @g.
  */
-static void mutate(struct gen *g, struct gen *out, const unsigned char *src,
-		   size_t len, size_t at)
+static void mutate(struct jsongen *g, struct jsongen *out,
+		   const unsigned char *src, size_t len, size_t at)
 {
-	unsigned char c = interesting[below(g, N_OF(interesting))];
-	size_t kind = below(g, 4);
+	unsigned char c = interesting[jsongen_below(g, N_OF(interesting))];
+	size_t kind = jsongen_below(g, 4);
 
 	out->len = 0;
-	put(out, src, at);
+	jsongen_put(out, src, at);
 	if (kind == 0) {
-		put_byte(out, c);
-		put(out, src + at, len - at);
+		jsongen_put_byte(out, c);
+		jsongen_put(out, src + at, len - at);
 	} else if (kind == 1) {
-		put(out, src + at + 1, len - at - 1);
+		jsongen_put(out, src + at + 1, len - at - 1);
 	} else {
-		put_byte(out, c);
-		put(out, src + at + 1, len - at - 1);
+		jsongen_put_byte(out, c);
+		jsongen_put(out, src + at + 1, len - at - 1);
 	}
 }
 
 /* @count mutations of @base, as json and as jsonl. */
-static void compare_mutations(const struct gen *base, uint64_t seed,
+static void compare_mutations(const struct jsongen *base, uint64_t seed,
 			      size_t count, const char *what)
 {
-	struct gen g, m;
+	struct jsongen g, m;
 	char desc[128];
 
-	gen_init(&g, seed);
-	gen_init(&m, 0);
+	jsongen_init(&g, seed);
+	jsongen_init(&m, 0);
 	for (size_t i = 0; i < count; i++) {
-		struct plan p = mutation_plans[below(&g, N_OF(mutation_plans))];
+		size_t which = jsongen_below(&g, N_OF(mutation_plans));
+		struct plan p = mutation_plans[which];
 		size_t at = mutation_at(&g, base->len, p);
 
 		mutate(&g, &m, base->buf, base->len, at);
@@ -1046,24 +647,24 @@ static void compare_mutations(const struct gen *base, uint64_t seed,
 			compare(&format_jsonl_ops, m.buf, m.len, whole, desc);
 		}
 	}
-	gen_release(&g);
-	gen_release(&m);
+	jsongen_release(&g);
+	jsongen_release(&m);
 }
 
 START_TEST(simd_agrees_on_mutated_json)
 {
 	for (size_t i = 0; i < 6; i++) {
-		struct gen base;
+		struct jsongen base;
 		char what[64];
 
-		gen_init(&base, 4000 + i);
+		jsongen_init(&base, 4000 + i);
 		base.one_line = i & 1;
-		gen_json_doc(&base, 1500 + 700 * i);
+		jsongen_json_doc(&base, 1500 + 700 * i);
 		snprintf(what, sizeof(what), "json document %zu", i);
 		ck_assert(!compare(&format_json_ops, base.buf, base.len, whole,
 				   what));
 		compare_mutations(&base, 5000 + i, 500, what);
-		gen_release(&base);
+		jsongen_release(&base);
 	}
 }
 END_TEST
@@ -1071,16 +672,16 @@ END_TEST
 START_TEST(simd_agrees_on_mutated_jsonl)
 {
 	for (size_t i = 0; i < 6; i++) {
-		struct gen base;
+		struct jsongen base;
 		char what[64];
 
-		gen_init(&base, 6000 + i);
-		gen_jsonl_doc(&base, 1500 + 700 * i);
+		jsongen_init(&base, 6000 + i);
+		jsongen_jsonl_doc(&base, 1500 + 700 * i);
 		snprintf(what, sizeof(what), "jsonl document %zu", i);
 		ck_assert(!compare(&format_jsonl_ops, base.buf, base.len, whole,
 				   what));
 		compare_mutations(&base, 7000 + i, 500, what);
-		gen_release(&base);
+		jsongen_release(&base);
 	}
 }
 END_TEST
@@ -1092,23 +693,24 @@ END_TEST
 START_TEST(simd_agrees_on_jsonl_records_with_bad_lines)
 {
 	for (size_t i = 0; i < 8; i++) {
-		struct gen doc[2];
+		struct jsongen doc[2];
 		size_t k;
 		char what[64];
 
-		gen_init(&doc[0], 8000 + i);
-		gen_init(&doc[1], 0);
-		gen_jsonl_doc(&doc[0], 20000);
+		jsongen_init(&doc[0], 8000 + i);
+		jsongen_init(&doc[1], 0);
+		jsongen_jsonl_doc(&doc[0], 20000);
 		/* 30 mutations, each on the document the last one made. */
 		for (k = 0; k < 30; k++)
 			mutate(&doc[0], &doc[(k + 1) % 2], doc[k % 2].buf,
-			       doc[k % 2].len, below(&doc[0], doc[k % 2].len));
+			       doc[k % 2].len,
+			       jsongen_below(&doc[0], doc[k % 2].len));
 		snprintf(what, sizeof(what), "jsonl document %zu", i);
 		compare_plans(&format_jsonl_ops, doc[k % 2].buf,
 			      doc[k % 2].len, long_plans, N_OF(long_plans),
 			      what);
-		gen_release(&doc[0]);
-		gen_release(&doc[1]);
+		jsongen_release(&doc[0]);
+		jsongen_release(&doc[1]);
 	}
 }
 END_TEST
