@@ -88,21 +88,71 @@ static void flag_damaged(struct store *s, int fd, const char *relpath,
 			   strchr(text, ':') + 2, who);
 }
 
+/* The record of the last commit now has state damaged: never trusted again. */
+static void mark_record(struct store *s, int fd, const struct verify_result *v)
+{
+	struct record r = v->record;
+	char text[RECORD_TEXT_MAX];
+	size_t n;
+
+	if (!v->has_record || r.state == RECORD_DAMAGED)
+		return;
+	r.state = RECORD_DAMAGED;
+	n = record_format(&r, text);
+	io_setxattr_fd(s->io, fd, RECORD_XATTR, text, n, 0);
+}
+
+/*
+ * Verifies the protected file behind @fd (@st) from its content, flags it
+ * when damaged (with its record when @scrub), else adopts it: 1 (damaged),
+ * 0 or -errno.
+ */
+static int verify_now(struct store *s, int fd, const struct stat *st,
+		      const char *relpath, bool scrub, const struct who *who)
+{
+	struct verify_result v;
+	struct rule_policy p;
+	int data, ret;
+
+	rules_lookup(s->rules, relpath, &p);
+	data = io_reopen(s->io, fd, O_RDONLY);
+	if (data < 0)
+		return data;
+	ret = verify_fd(s->io, data, st, p.format, NULL, NULL, &v);
+	io_close(s->io, data);
+	if (ret < 0)
+		return ret;
+	if (v.state == VERIFY_DAMAGED) {
+		if (!store_known_damaged(s, fd, st))
+			flag_damaged(s, fd, relpath, st, &v, who);
+		if (scrub)
+			mark_record(s, fd, &v);
+		return 1;
+	}
+	/*
+	 * Valid and not as recorded (or unrecorded), or found damaged before
+	 * and whole again: recorded anew.
+	 */
+	if (v.state != VERIFY_OK || !v.has_record ||
+	    !record_matches(&v.record, st) || v.record.state == RECORD_DAMAGED)
+		adopt(s, fd, relpath, st, &v, who);
+	return 0;
+}
+
 int store_check(struct store *s, int fd, const struct who *who)
 {
 	char text[RECORD_TEXT_MAX], relpath[PATH_MAX];
-	struct verify_result v;
 	struct record rec;
 	struct stat st;
 	ssize_t n;
-	int data, ret;
+	int ret;
 
 	ret = io_fstatat_empty(s->io, fd, &st);
 	if (ret < 0 || !S_ISREG(st.st_mode))
 		return ret;
 	n = io_getxattr_fd(s->io, fd, RECORD_XATTR, text, sizeof(text));
 	if (n > 0 && record_parse(text, (size_t)n, &rec) == 0 &&
-	    record_matches(&rec, &st))
+	    record_matches(&rec, &st) && rec.state != RECORD_DAMAGED)
 		return 0;
 	if (store_known_damaged(s, fd, &st))
 		return 1;
@@ -113,22 +163,20 @@ int store_check(struct store *s, int fd, const struct who *who)
 	ret = store_is_protected(s, fd, &st, relpath, sizeof(relpath));
 	if (ret <= 0)
 		return ret;
-	{
-		struct rule_policy p;
+	return verify_now(s, fd, &st, relpath, false, who);
+}
 
-		rules_lookup(s->rules, relpath, &p);
-		data = io_reopen(s->io, fd, O_RDONLY);
-		if (data < 0)
-			return data;
-		ret = verify_fd(s->io, data, &st, p.format, NULL, NULL, &v);
-		io_close(s->io, data);
-	}
-	if (ret < 0)
+int store_scrub(struct store *s, int fd, const struct who *who)
+{
+	char relpath[PATH_MAX];
+	struct stat st;
+	int ret;
+
+	ret = io_fstatat_empty(s->io, fd, &st);
+	if (ret < 0 || !S_ISREG(st.st_mode))
 		return ret;
-	if (v.state == VERIFY_DAMAGED) {
-		flag_damaged(s, fd, relpath, &st, &v, who);
-		return 1;
-	}
-	adopt(s, fd, relpath, &st, &v, who);
-	return 0;
+	ret = store_is_protected(s, fd, &st, relpath, sizeof(relpath));
+	if (ret <= 0)
+		return ret;
+	return verify_now(s, fd, &st, relpath, true, who);
 }

@@ -12,6 +12,7 @@
 static const char *const state_names[] = {
 	[RECORD_OK] = "ok",
 	[RECORD_INVALID] = "invalid",
+	[RECORD_DAMAGED] = "damaged",
 };
 
 size_t record_format(const struct record *r, char *buf)
@@ -95,6 +96,8 @@ static int parse_field(const char *key, size_t klen, const char *val,
 			r->state = RECORD_OK;
 		else if (vlen == 7 && !memcmp(val, "invalid", 7))
 			r->state = RECORD_INVALID;
+		else if (vlen == 7 && !memcmp(val, "damaged", 7))
+			r->state = RECORD_DAMAGED;
 		else
 			return -EINVAL;
 		*seen |= 2;

@@ -5,7 +5,8 @@
  * the content's size, mtime, inode, XXH3-128 and format, and whether it
  * was valid.  A file whose size, mtime and inode still match its record
  * has the content the record describes, unless damaged behind our back
- * (which only a scrub finds).
+ * (which only a scrub finds: it then sets the record's state to damaged,
+ * and the open-time check serves the recovered view).
  *
  * Text, one line: "v1 format=json state=ok size=12 mtime=1795431909.5
  * ino=42 sum=<32 hex digits or ->" (mtime as in struct timespec: seconds,
@@ -32,12 +33,21 @@
  * open) and the reason.
  */
 #define STATE_XATTR "user.hydrafs.state"
+/*
+ * Not stored: read through the mount (getxattr), it has the daemon scrub
+ * the file from its backing content (store_scrub()) and answer "damaged"
+ * (flagged: opens serve its recovered view) or "ok".  What hydractl verify
+ * asks of a file it found damaged through the mount.
+ */
+#define SCRUB_XATTR "user.hydrafs.scrub"
 /* Longest record text, NUL included. */
 #define RECORD_TEXT_MAX 256
 
 enum record_state {
 	RECORD_OK,		/* valid in its format */
 	RECORD_INVALID,		/* invalid, accepted by a rule */
+	RECORD_DAMAGED,		/* a scrub found the content is not this any
+				   more: damaged in place (STATE_XATTR says how) */
 };
 
 struct record {

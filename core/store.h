@@ -89,10 +89,21 @@ bool store_is_version_link(struct store *s, const char *relpath,
  * store_is_scratch(); one link) is read once and verified
  * (verify.h): a valid file is adopted (its new record written, the journal
  * says "adopt"); a damaged one is flagged with STATE_XATTR and the journal
- * says "damage", once for that identity.  Returns 0 (ok, adopted), 1
- * (damaged) or -errno (it could not be read).
+ * says "damage", once for that identity.  A record a scrub marked damaged
+ * (store_scrub()) is not trusted.  Returns 0 (ok, adopted), 1 (damaged) or
+ * -errno (it could not be read).
  */
 int store_check(struct store *s, int fd, const struct who *who);
+
+/*
+ * The scrub of one protected file (O_PATH handle @fd) that a reader (hydractl
+ * verify through the mount) found damaged: verified again here, from the
+ * backing file, whatever its record says.  When damaged, it is flagged as
+ * store_check() flags it and its record marked damaged, so that opens from
+ * now on serve its recovered view.  Returns 1 (damaged), 0 (not damaged:
+ * nothing done, or adopted when changed and valid) or -errno.
+ */
+int store_scrub(struct store *s, int fd, const struct who *who);
 
 /*
  * Keeps a copy of the content of the regular file behind @fd as a version

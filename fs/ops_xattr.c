@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 /*
  * A symlink's own xattrs cannot be reached race-free through its O_PATH
@@ -53,13 +54,72 @@ static void reply_sized(fuse_req_t req, ssize_t n, const char *buf,
 		fuse_reply_buf(req, buf, (size_t)n);
 }
 
+/*
+ * SCRUB_XATTR: the file verified from its backing content (a reader found
+ * it damaged), flagged when it is.  The size asked first is the longest
+ * answer's, so that the scrub runs once.  Not while the file is being
+ * written (its stage or append session owns its record): EBUSY.
+ */
+static void scrub(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	static const char damaged[] = "damaged", ok[] = "ok";
+	struct fs_inode *inode = fs_inode(req, ino);
+	struct hydrafs *h = fs_of(req);
+	struct who who;
+	char comm[32];
+	bool busy;
+	int fd, ret;
+
+	if (inode->ro || !S_ISREG(inode->type)) {
+		fuse_reply_err(req, ENODATA);
+		return;
+	}
+	if (size == 0) {
+		fuse_reply_xattr(req, sizeof(damaged) - 1);
+		return;
+	}
+	pthread_mutex_lock(&inode->lock);
+	busy = inode->stage || inode->append;
+	pthread_mutex_unlock(&inode->lock);
+	fd = busy ? -EBUSY : fs_fd_hold(inode);
+	fs_who(req, &who, comm, sizeof(comm));
+	ret = fd < 0 ? fd : store_scrub(h->store, fd, &who);
+	if (fd >= 0)
+		fs_fd_drop(inode, fd);
+	if (ret >= 0) {
+		/*
+		 * Read as the view (damaged) or as it is (whole, again): the
+		 * kernel forgets the pages and size it cached of the other.
+		 */
+		if (ret == 0) {
+			pthread_mutex_lock(&inode->lock);
+			inode->view_size = -1;
+			pthread_mutex_unlock(&inode->lock);
+		}
+		fuse_lowlevel_notify_inval_inode(h->se, ino, 0, 0);
+	}
+	if (ret < 0)
+		fuse_reply_err(req, -ret);
+	else if (ret && size < sizeof(damaged) - 1)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, ret ? damaged : ok,
+			       ret ? sizeof(damaged) - 1 : sizeof(ok) - 1);
+}
+
 static void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			size_t size)
 {
-	int fd = xattr_fd(req, ino, ENODATA);
 	char *buf = NULL;
-	ssize_t n = fd;
+	ssize_t n;
+	int fd;
 
+	if (!strcmp(name, SCRUB_XATTR)) {
+		scrub(req, ino, size);
+		return;
+	}
+	fd = xattr_fd(req, ino, ENODATA);
+	n = fd;
 	if (fd >= 0 && size && !(buf = malloc(size)))
 		n = -ENOMEM;
 	else if (fd >= 0)

@@ -45,6 +45,8 @@ struct finding {
 	const char *format;	/* static, when @has_error */
 	bool has_error;		/* invalid in its format: where and why */
 	struct format_error err;
+	bool flagged;		/* the daemon flagged it: reads get its view */
+	char why_text[200];	/* when set, the reason instead of @why */
 };
 
 struct findings {
@@ -256,9 +258,14 @@ static void progress(void *ctx, uint64_t bytes)
 }
 
 static void classify(struct run *r, const char *path, const struct item *it,
-		     const struct verify_result *res)
+		     const struct verify_result *res, bool flagged,
+		     const char *why_text)
 {
-	struct finding f = { .is_version = it->is_version, .why = res->why };
+	struct finding f = { .is_version = it->is_version, .why = res->why,
+			     .flagged = flagged };
+
+	if (why_text)
+		snprintf(f.why_text, sizeof(f.why_text), "%s", why_text);
 	bool accepted_invalid = res->has_record &&
 				res->record.state == RECORD_INVALID;
 
@@ -290,6 +297,50 @@ static int record_before(struct io *io, const char *rel, struct record *rec)
 }
 
 /*
+ * Has the daemon behind a mount scrub the file @rel that reads found
+ * damaged (SCRUB_XATTR): whether it flagged it, so that reads from now on
+ * get its recovered view.
+ */
+static bool ask_scrub(struct io *io, const char *rel)
+{
+	char answer[16];
+	ssize_t n = io_getxattr(io, rel, SCRUB_XATTR, answer, sizeof(answer));
+
+	return n == 7 && !memcmp(answer, "damaged", 7);
+}
+
+/*
+ * Whether the daemon behind a mount serves @rel (@st as the mount shows
+ * it) as its recovered view: flagged damaged (STATE_XATTR, or a record a
+ * scrub marked), shown with another size than the damaged file's, and
+ * still damaged (asked again).  Reading it would read the view.
+ */
+static bool served_as_view(struct io *io, const char *rel, int before,
+			   const struct record *pre, const struct stat *st,
+			   char *why, size_t why_size)
+{
+	char text[512], *reason;
+	unsigned long long size;
+	ssize_t n = io_getxattr(io, rel, STATE_XATTR, text, sizeof(text) - 1);
+
+	snprintf(why, why_size, "damaged");
+	if (n > 0) {
+		text[n] = '\0';
+		if (sscanf(text, "damaged size=%llu", &size) != 1)
+			return false;
+		/* "damaged size=... ino=I: reason": the reason. */
+		reason = strstr(text, ": ");
+		if (reason)
+			snprintf(why, why_size, "%s", reason + 2);
+	} else if (before == 1 && pre->state == RECORD_DAMAGED) {
+		size = pre->size;
+	} else {
+		return false;
+	}
+	return (unsigned long long)st->st_size != size && ask_scrub(io, rel);
+}
+
+/*
  * A file found ok whose record before the open did not describe it was
  * adopted by the open: report what it was before.
  */
@@ -314,7 +365,7 @@ static void verify_item(struct run *r, const struct item *it)
 	struct rule_policy pol;
 	struct record pre;
 	struct stat st;
-	char *path, *file;
+	char *path, *file, why[200];
 	int fd, ret, before;
 
 	path = target_join(it->is_version ? j->vdir : j->t.root, it->rel);
@@ -340,6 +391,16 @@ static void verify_item(struct run *r, const struct item *it)
 	ret = io_fstat(io, fd, &st);
 	if (ret == 0 && !S_ISREG(st.st_mode))
 		goto out_close;	/* replaced since the walk */
+	if (ret == 0 && j->t.is_mount && !it->is_version &&
+	    served_as_view(io, it->rel, before, &pre, &st, why, sizeof(why))) {
+		/* The daemon verified the file itself: its view is not it. */
+		memset(&res, 0, sizeof(res));
+		res.state = VERIFY_DAMAGED;
+		res.format = before == 1 ? pre.format : pol.format;
+		r->files++;
+		classify(r, path, it, &res, true, why);
+		goto out_close;
+	}
 	/* Read the content itself, not what a page cache kept of it. */
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 	if (ret == 0)
@@ -355,7 +416,10 @@ static void verify_item(struct run *r, const struct item *it)
 	r->bytes += res.size;
 	if (j->t.is_mount && res.state == VERIFY_OK)
 		adopted(&res, before, &pre, &st);
-	classify(r, path, it, &res);
+	classify(r, path, it, &res,
+		 j->t.is_mount && !it->is_version &&
+			 res.state == VERIFY_DAMAGED && ask_scrub(io, it->rel),
+		 NULL);
 out_close:
 	io_close(io, fd);
 out_free:
@@ -373,7 +437,8 @@ static void print_findings_json(const char *key, const struct findings *f)
 		out_json_str(stdout, x->path);
 		printf(",\"kind\":\"%s\",\"reason\":",
 		       x->is_version ? "version" : "file");
-		out_json_str(stdout, x->why ? x->why : "");
+		out_json_str(stdout, x->why_text[0] ? x->why_text
+						   : x->why ? x->why : "");
 		if (x->has_error) {
 			printf(",\"format\":\"%s\",\"error\":", x->format);
 			out_json_str(stdout, x->err.reason);
@@ -383,7 +448,7 @@ static void print_findings_json(const char *key, const struct findings *f)
 		} else {
 			printf(",\"line\":null,\"offset\":null");
 		}
-		printf("}");
+		printf(",\"flagged\":%s}", x->flagged ? "true" : "false");
 	}
 	printf("]");
 }
@@ -408,11 +473,13 @@ static void print_human(const struct run *r, double secs)
 		const struct finding *x = &r->damaged.v[i];
 
 		printf("damaged %s: %s: %s", x->is_version ? "version" : "file",
-		       x->path, x->why);
+		       x->path, x->why_text[0] ? x->why_text : x->why);
 		if (x->has_error)
 			printf(" (%s, line %llu, byte %llu: %s)", x->format,
 			       (unsigned long long)x->err.line,
 			       (unsigned long long)x->err.offset, x->err.reason);
+		if (x->flagged)
+			printf("; flagged: reads get its recovered view");
 		printf("\n");
 	}
 	for (size_t i = 0; i < r->changed.n; i++)
