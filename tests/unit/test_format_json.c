@@ -3,9 +3,9 @@
 
 #include "core/format.h"
 #include "core/format_json_internal.h"
+#include "tests/unit/testutil.h"
 
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +20,7 @@ struct verdict {
 };
 
 /* A record reported in record mode. */
-struct record {
+struct jsonl_rec {
 	uint64_t start;
 	uint64_t end;
 	bool valid;
@@ -30,7 +30,7 @@ struct record {
 };
 
 struct records {
-	struct record r[16];
+	struct jsonl_rec r[16];
 	size_t n;
 };
 
@@ -555,39 +555,6 @@ static const struct {
 	{ "i_structure_UTF-8_BOM_empty_object.json", false },
 };
 
-static char *read_all(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	ck_assert_msg(f != NULL, "cannot open '%s': %s", path,
-		      strerror(errno));
-	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	ck_assert_int_ge(n, 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	buf[n] = '\0';
-	*len = (size_t)n;
-	return buf;
-}
-
-/* The JSONTestSuite parsing dir: $TESTDATA, else beside the build dir. */
-static const char *suite_dir(void)
-{
-	static char dir[4096];
-	const char *base = getenv("TESTDATA");
-
-	if (!base || !*base)
-		base = "../shared/testdata";
-	snprintf(dir, sizeof(dir), "%s/JSONTestSuite/test_parsing", base);
-	return dir;
-}
-
 /* Whether @name's expected verdict is valid. */
 static bool expected_valid(const char *name)
 {
@@ -602,50 +569,37 @@ static bool expected_valid(const char *name)
 	return false;
 }
 
+/* One JSONTestSuite file: its expected verdict, fed every way. */
+static void check_suite_file(const char *name, const char *buf, size_t len,
+			     void *ctx)
+{
+	size_t *counts = ctx;
+	bool valid = expected_valid(name);
+	struct verdict v;
+
+	counts[name[0] == 'y' ? 0 : name[0] == 'n' ? 1 : 2]++;
+	v = run_every_way(&format_json_ops, buf, len, 512);
+	ck_assert_msg(valid == (v.ret == 0), "'%s': %s (%s at %llu)", name,
+		      v.ret ? "rejected" : "accepted", v.reason ? v.reason : "",
+		      (unsigned long long)v.offset);
+	ck_assert(v.ret == 0 || v.offset <= len);
+	/*
+	 * A one-line file is one JSONL record with the same verdict,
+	 * unless blank (a blank line is no record to check).
+	 */
+	if (strspn(buf, " \t\r") < len && !memchr(buf, '\n', len)) {
+		struct verdict l = run_every_way(&format_jsonl_ops, buf, len,
+						 64);
+
+		assert_same(&v, &l, name, 0);
+	}
+}
+
 START_TEST(json_passes_jsontestsuite_fed_any_way)
 {
-	const char *dir = suite_dir();
 	size_t counts[3] = { 0 };
-	struct dirent *e;
-	DIR *d = opendir(dir);
 
-	ck_assert_msg(d != NULL,
-		      "cannot open '%s': %s (set TESTDATA to shared/testdata)",
-		      dir, strerror(errno));
-	while ((e = readdir(d))) {
-		const char *name = e->d_name;
-		char path[8192];
-		struct verdict v;
-		size_t len;
-		char *buf;
-		bool valid;
-
-		if (strlen(name) < 6 || name[1] != '_' ||
-		    strcmp(name + strlen(name) - 5, ".json"))
-			continue;
-		valid = expected_valid(name);
-		counts[name[0] == 'y' ? 0 : name[0] == 'n' ? 1 : 2]++;
-		snprintf(path, sizeof(path), "%s/%s", dir, name);
-		buf = read_all(path, &len);
-		v = run_every_way(&format_json_ops, buf, len, 512);
-		ck_assert_msg(valid == (v.ret == 0), "'%s': %s (%s at %llu)",
-			      name, v.ret ? "rejected" : "accepted",
-			      v.reason ? v.reason : "",
-			      (unsigned long long)v.offset);
-		ck_assert(v.ret == 0 || v.offset <= len);
-		/*
-		 * A one-line file is one JSONL record with the same verdict,
-		 * unless blank (a blank line is no record to check).
-		 */
-		if (strspn(buf, " \t\r") < len && !memchr(buf, '\n', len)) {
-			struct verdict l = run_every_way(&format_jsonl_ops,
-							 buf, len, 64);
-
-			assert_same(&v, &l, name, 0);
-		}
-		free(buf);
-	}
-	closedir(d);
+	testutil_jsontestsuite_each(check_suite_file, counts);
 	ck_assert_uint_ge(counts[0], 90);
 	ck_assert_uint_ge(counts[1], 180);
 	ck_assert_uint_eq(counts[2], N_OF(i_files));
@@ -692,7 +646,7 @@ static void on_record(void *ctx, uint64_t start, uint64_t end,
 		      const struct format_error *err)
 {
 	struct records *rs = ctx;
-	struct record *r = &rs->r[rs->n];
+	struct jsonl_rec *r = &rs->r[rs->n];
 
 	ck_assert_uint_lt(rs->n, N_OF(rs->r));
 	rs->n++;
@@ -729,7 +683,7 @@ static struct records run_records(const char *in, size_t len, size_t piece)
 }
 
 static void assert_records(const char *in, size_t len,
-			   const struct record *want, size_t n)
+			   const struct jsonl_rec *want, size_t n)
 {
 	static const size_t pieces[] = { 0, 1, 2, 3, 5, 7 };
 
@@ -738,7 +692,7 @@ static void assert_records(const char *in, size_t len,
 
 		ck_assert_uint_eq(rs.n, n);
 		for (size_t i = 0; i < n; i++) {
-			const struct record *g = &rs.r[i], *w = &want[i];
+			const struct jsonl_rec *g = &rs.r[i], *w = &want[i];
 
 			ck_assert_msg(g->start == w->start &&
 					      g->end == w->end &&
@@ -759,7 +713,7 @@ static void assert_records(const char *in, size_t len,
 START_TEST(jsonl_reports_every_record_with_its_range)
 {
 	static const char in[] = "1\n[1,]\n\n  \r\n{\"a\":\n\"x\"";
-	static const struct record want[] = {
+	static const struct jsonl_rec want[] = {
 		{ 0, 2, true, 0, 0, NULL },
 		{ 2, 7, false, 5, 2, "trailing comma" },
 		{ 7, 8, true, 0, 0, NULL },
@@ -775,7 +729,7 @@ END_TEST
 START_TEST(jsonl_records_go_on_after_an_invalid_one)
 {
 	static const char in[] = "[x, \"\xff\n2\n\"\xc0\"\n{}\n[";
-	static const struct record want[] = {
+	static const struct jsonl_rec want[] = {
 		{ 0, 7, false, 1, 1, "expected value" },
 		{ 7, 9, true, 0, 0, NULL },
 		{ 9, 13, false, 10, 3, "invalid utf-8" },
@@ -991,11 +945,5 @@ static Suite *format_json_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(format_json_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testutil_run(format_json_suite);
 }

@@ -20,7 +20,6 @@
 #include "tests/unit/testutil.h"
 
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -281,39 +280,6 @@ END_TEST
 
 /* JSONTestSuite, padded */
 
-static char *read_all(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	ck_assert_msg(f != NULL, "cannot open '%s': %s", path,
-		      strerror(errno));
-	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	ck_assert_int_ge(n, 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	buf[n] = '\0';
-	*len = (size_t)n;
-	return buf;
-}
-
-/* The JSONTestSuite parsing dir: $TESTDATA, else beside the build dir. */
-static const char *suite_dir(void)
-{
-	static char dir[4096];
-	const char *base = getenv("TESTDATA");
-
-	if (!base || !*base)
-		base = "../shared/testdata";
-	snprintf(dir, sizeof(dir), "%s/JSONTestSuite/test_parsing", base);
-	return dir;
-}
-
 /* @in padded with @before and @after spaces, into @g. */
 static void pad(struct jsongen *g, const char *in, size_t len, size_t before,
 		size_t after)
@@ -329,7 +295,8 @@ static void pad(struct jsongen *g, const char *in, size_t len, size_t before,
  * fed whole, in pieces and, when short, cut in two at every offset around
  * it; as jsonl also on several lines.
  */
-static void compare_suite_file(const char *name, const char *in, size_t len)
+static void compare_suite_file(const char *name, const char *in, size_t len,
+			       void *ctx)
 {
 	static const struct format_ops *const ops[] = {
 		&format_json_ops, &format_jsonl_ops,
@@ -338,6 +305,7 @@ static void compare_suite_file(const char *name, const char *in, size_t len)
 	struct jsongen g;
 	size_t reps;
 
+	(void)ctx;
 	jsongen_init(&g, 0);
 	for (size_t b = 0; b < N_OF(before); b++) {
 		pad(&g, in, len, before[b], PAD);
@@ -374,31 +342,8 @@ static void compare_suite_file(const char *name, const char *in, size_t len)
 
 START_TEST(simd_agrees_on_jsontestsuite_padded)
 {
-	const char *dir = suite_dir();
-	size_t files = 0;
-	struct dirent *e;
-	DIR *d = opendir(dir);
-
-	ck_assert_msg(d != NULL,
-		      "cannot open '%s': %s (set TESTDATA to shared/testdata)",
-		      dir, strerror(errno));
-	while ((e = readdir(d))) {
-		const char *name = e->d_name;
-		char path[8192];
-		size_t len;
-		char *buf;
-
-		if (strlen(name) < 6 || name[1] != '_' ||
-		    strcmp(name + strlen(name) - 5, ".json"))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, name);
-		buf = read_all(path, &len);
-		compare_suite_file(name, buf, len);
-		free(buf);
-		files++;
-	}
-	closedir(d);
-	ck_assert_uint_ge(files, 300);
+	ck_assert_uint_ge(testutil_jsontestsuite_each(compare_suite_file, NULL),
+			  300);
 }
 END_TEST
 

@@ -326,3 +326,38 @@ void testutil_rot(int fd, off_t off, char c)
 	ts[1] = st.st_mtim;
 	ck_assert_int_eq(futimens(fd, ts), 0);
 }
+
+size_t testutil_jsontestsuite_each(void (*fn)(const char *name,
+					      const char *buf, size_t len,
+					      void *ctx),
+				   void *ctx)
+{
+	char dir[PATH_MAX];
+	const char *data = getenv("TESTDATA");
+	struct dirent *e;
+	size_t files = 0;
+	DIR *d;
+
+	if (!data || !*data)
+		data = "../shared/testdata";
+	snprintf(dir, sizeof(dir), "%s/JSONTestSuite/test_parsing", data);
+	d = opendir(dir);
+	ck_assert_msg(d != NULL,
+		      "cannot open '%s': %s (set TESTDATA to shared/testdata)",
+		      dir, strerror(errno));
+	while ((e = readdir(d))) {
+		const char *name = e->d_name;
+		size_t len;
+		char *buf;
+
+		if (strlen(name) < 6 || name[1] != '_' ||
+		    strcmp(name + strlen(name) - 5, ".json"))
+			continue;
+		buf = testutil_read_file(dir, name, &len);
+		fn(name, buf, len, ctx);
+		free(buf);
+		files++;
+	}
+	closedir(d);
+	return files;
+}

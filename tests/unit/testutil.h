@@ -65,6 +65,16 @@ void testutil_write_file(const char *dir, const char *name, const void *data,
 /* The same for the string @text. */
 void testutil_write_text(const char *dir, const char *name, const char *text);
 
+/*
+ * Calls @fn with each file of JSONTestSuite's test_parsing dir ($TESTDATA,
+ * else ../shared/testdata), named [iny]_*.json: its name and content
+ * (NUL-terminated, freed after the call).  Returns how many.
+ */
+size_t testutil_jsontestsuite_each(void (*fn)(const char *name,
+					      const char *buf, size_t len,
+					      void *ctx),
+				   void *ctx);
+
 /* Makes the dir with mode @mode exactly (whatever the umask). */
 void testutil_make_dir(const char *dir, const char *name, mode_t mode);
 
