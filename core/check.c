@@ -123,7 +123,8 @@ static int verify_now(struct store *s, int fd, const struct stat *st,
 	if (ret < 0)
 		return ret;
 	if (v.state == VERIFY_DAMAGED) {
-		if (!store_known_damaged(s, fd, st))
+		/* store_check() comes here only when not flagged yet. */
+		if (!scrub || !store_known_damaged(s, fd, st))
 			flag_damaged(s, fd, relpath, st, &v, who);
 		if (scrub)
 			mark_record(s, fd, &v);

@@ -321,8 +321,13 @@ static bool served_as_view(struct io *io, const char *rel, int before,
 {
 	char text[512], *reason;
 	unsigned long long size;
-	ssize_t n = io_getxattr(io, rel, STATE_XATTR, text, sizeof(text) - 1);
+	ssize_t n;
 
+	/* As its last commit left it: the daemon serves it as it is. */
+	if (before == 1 && pre->state != RECORD_DAMAGED &&
+	    record_matches(pre, st))
+		return false;
+	n = io_getxattr(io, rel, STATE_XATTR, text, sizeof(text) - 1);
 	snprintf(why, why_size, "damaged");
 	if (n > 0) {
 		text[n] = '\0';
